@@ -1,0 +1,151 @@
+"""What the engine tells the integration to do: frozen commands with idempotency keys.
+
+API commands mirror the DR call they stand for (``CreateFulfillment`` is
+``POST /fulfillments``); :mod:`drfulfillment.codecs.requests` renders each to the exact
+request body. Non-API commands (``Notify*``) are for the integrator's own systems.
+
+Every command carries ``key``, derived only from its cause (an order id, a shipment id,
+a merchant request id, or the unit range a cancel covers), never from a clock or a
+counter: the same cause always yields the same key, and two different commands never
+share one. DR documents no idempotency mechanism, so adapters use the key for their own
+outbox deduplication.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+
+from drfulfillment.domain.inputs import Party, Tracking
+
+__all__ = [
+    "ApiCommand",
+    "Command",
+    "CreateFulfillment",
+    "CreateFulfillmentCancellation",
+    "CreateFulfillmentOrder",
+    "FulfillmentItem",
+    "FulfillmentOrderItem",
+    "NotifyCustomerOfBackorder",
+    "NotifyCustomerOfCancellation",
+    "NotifyCustomerOfRejectedCancellation",
+    "NotifyCustomerOfShipment",
+]
+
+
+@attrs.frozen(kw_only=True)
+class FulfillmentOrderItem:
+    """One line of ``POST /fulfillment-orders`` (DR ``LineItemRequest``)."""
+
+    upstream_id: str
+    inventory_item_id: str
+    quantity: int
+    total: Decimal | None = None
+    tax_amount: Decimal | None = None
+
+
+@attrs.frozen(kw_only=True)
+class CreateFulfillmentOrder:
+    """``POST /fulfillment-orders`` for an accepted order's physical lines."""
+
+    key: str
+    order_id: str
+    currency: str
+    upstream_order_time: str
+    ship_to: Party
+    shipping_choice_id: str
+    items: tuple[FulfillmentOrderItem, ...]
+    locale: str | None = None
+    reservation_id: str | None = None
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class FulfillmentItem:
+    """One line of ``POST /fulfillments``: capture ``quantity``, cancel ``cancel_quantity``."""
+
+    item_id: str
+    quantity: int | None = None
+    cancel_quantity: int | None = None
+    shipment_item_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class CreateFulfillment:
+    """``POST /fulfillments``: DR captures ``quantity`` and cancels ``cancelQuantity``."""
+
+    key: str
+    order_id: str
+    items: tuple[FulfillmentItem, ...]
+    shipment_id: str | None = None
+    tracking: Tracking = Tracking()
+
+
+@attrs.frozen(kw_only=True)
+class CreateFulfillmentCancellation:
+    """``POST /fulfillment-cancellations``: ask the fulfiller to cancel FO units."""
+
+    key: str
+    fulfillment_order_id: str
+    order_id: str
+    items: tuple[tuple[str, str, int], ...]
+    """``(fulfillmentOrderItemId, fulfillmentOrderItemUpstreamId, quantity)`` per line."""
+    reason: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class NotifyCustomerOfBackorder:
+    """Tell the customer that ``quantity`` more units of a line are backordered."""
+
+    key: str
+    order_id: str
+    item_id: str
+    quantity: int
+    total_backordered: int
+    available_time: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class NotifyCustomerOfShipment:
+    """Tell the customer a shipment left; ``items`` are ``(order item id, units)``."""
+
+    key: str
+    order_id: str
+    shipment_id: str
+    items: tuple[tuple[str, int], ...]
+    tracking: Tracking = Tracking()
+
+
+@attrs.frozen(kw_only=True)
+class NotifyCustomerOfCancellation:
+    """Tell the customer that ``quantity`` more units of a line were cancelled."""
+
+    key: str
+    order_id: str
+    item_id: str
+    quantity: int
+
+
+@attrs.frozen(kw_only=True)
+class NotifyCustomerOfRejectedCancellation:
+    """The fulfiller refused a cancellation: DR suggests offering a return or refund."""
+
+    key: str
+    order_id: str
+    cancellation_id: str
+
+
+ApiCommand = CreateFulfillmentOrder | CreateFulfillment | CreateFulfillmentCancellation
+
+Command = (
+    CreateFulfillmentOrder
+    | CreateFulfillment
+    | CreateFulfillmentCancellation
+    | NotifyCustomerOfBackorder
+    | NotifyCustomerOfShipment
+    | NotifyCustomerOfCancellation
+    | NotifyCustomerOfRejectedCancellation
+)
