@@ -17,10 +17,11 @@ from decimal import Decimal
 
 import attrs
 
-from drfulfillment.domain.inputs import Party, Tracking
+from drfulfillment.domain.inputs import Party, RequestedUnits, Tracking
 
 __all__ = [
     "ApiCommand",
+    "CancellationItem",
     "Command",
     "CreateFulfillment",
     "CreateFulfillmentCancellation",
@@ -85,14 +86,22 @@ class CreateFulfillment:
 
 
 @attrs.frozen(kw_only=True)
+class CancellationItem:
+    """One line of ``POST /fulfillment-cancellations``."""
+
+    fulfillment_order_item_id: str
+    fulfillment_order_item_upstream_id: str
+    quantity: int
+
+
+@attrs.frozen(kw_only=True)
 class CreateFulfillmentCancellation:
     """``POST /fulfillment-cancellations``: ask the fulfiller to cancel FO units."""
 
     key: str
     fulfillment_order_id: str
     order_id: str
-    items: tuple[tuple[str, str, int], ...]
-    """``(fulfillmentOrderItemId, fulfillmentOrderItemUpstreamId, quantity)`` per line."""
+    items: tuple[CancellationItem, ...]
     reason: str | None = None
 
 
@@ -110,12 +119,12 @@ class NotifyCustomerOfBackorder:
 
 @attrs.frozen(kw_only=True)
 class NotifyCustomerOfShipment:
-    """Tell the customer a shipment left; ``items`` are ``(order item id, units)``."""
+    """Tell the customer a shipment left with ``items`` (order line, units)."""
 
     key: str
     order_id: str
     shipment_id: str
-    items: tuple[tuple[str, int], ...]
+    items: tuple[RequestedUnits, ...]
     tracking: Tracking = Tracking()
 
 

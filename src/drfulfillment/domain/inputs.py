@@ -263,7 +263,7 @@ class FulfillmentObserved:
     """``fulfillment.created``: DR's echo of a ``POST /fulfillments``. Recorded only."""
 
     meta: EventMeta
-    order_id: str
+    order_id: str | None = None
 
 
 @attrs.frozen

@@ -1,0 +1,7 @@
+"""``python -m drfulfillment``."""
+
+import sys
+
+from drfulfillment.cli.main import main
+
+sys.exit(main())

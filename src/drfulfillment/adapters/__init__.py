@@ -1,0 +1,1 @@
+"""Adapters (I/O): imported by path, never by the top-level package."""

@@ -1,0 +1,133 @@
+"""The ``drfulfillment`` command line: the composition root.
+
+``drfulfillment replay [--model distributed|orchestrated|third-party] [--catalog FILE] FILE``
+replays a JSON Lines file of DR events and merchant requests (``-`` for stdin) through
+the engine and prints one JSON object per emitted command on stdout. Refused lines go
+to stderr as ``line N: ID: reason``; inputs still waiting at the end as ``waiting: ID:
+what it waits for``. Exit status: 0 all applied, 1 any refused, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from typing import IO, TextIO
+
+from drfulfillment.codecs import command_json, parse_input
+from drfulfillment.domain import Engine, InputRefused, IntegrationModel, input_id
+
+__all__ = ["main"]
+
+_PROGRESS_EVERY = 10_000
+
+
+def _reason(exc: InputRefused) -> str:
+    return f"{exc.field}: {exc.reason}" if exc.field else exc.reason
+
+
+def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    for number, raw in enumerate(stream, start=1):
+        if raw.strip():
+            yield number, raw
+
+
+def _load_catalog(path: str | None) -> dict[str, bool]:
+    if path is None:
+        return {}
+    with open(path, encoding="utf-8") as fh:
+        data = json.load(fh)
+    if not isinstance(data, dict) or not all(isinstance(v, bool) for v in data.values()):
+        msg = f"{path}: expected a JSON object of SKU id -> true/false (physical)"
+        raise ValueError(msg)
+    return {str(k): v for k, v in data.items()}
+
+
+def replay(
+    stream: IO[bytes],
+    *,
+    model: IntegrationModel,
+    catalog: dict[str, bool],
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    """Replay ``stream``; return the exit status (0 or 1)."""
+    engine = Engine(model, catalog=catalog)
+    line_of: dict[str, int] = {}
+    refused = False
+    progress = err.isatty()
+    count = 0
+    for count, (number, raw) in enumerate(_lines(stream), start=1):
+        try:
+            inp = parse_input(raw)
+            line_of.setdefault(input_id(inp), number)
+            outcome = engine.handle(inp)
+        except InputRefused as exc:
+            refused = True
+            print(f"line {number}: {exc.input_id or '-'}: {_reason(exc)}", file=err)
+            continue
+        for command in outcome.commands:
+            out.write(json.dumps(command_json(command)) + "\n")
+        for exc in outcome.dropped:
+            refused = True
+            where = line_of.get(exc.input_id or "", number)
+            print(f"line {where}: {exc.input_id or '-'}: {_reason(exc)}", file=err)
+        if progress and count % _PROGRESS_EVERY == 0:
+            err.write(f"\r{count:,} lines")
+            err.flush()
+    if progress and count >= _PROGRESS_EVERY:
+        err.write(f"\r{count:,} lines\n")
+    for waiting in engine.waiting():
+        print(f"waiting: {waiting.input_id}: {waiting.reason}", file=err)
+    return 1 if refused else 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="drfulfillment",
+        description="The rules engine for Digital River fulfillment integrations.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    rp = sub.add_parser(
+        "replay",
+        help="replay a JSON Lines file of DR events and merchant requests",
+        description="Print, as JSON Lines, the DR calls and notifications the events call for.",
+    )
+    rp.add_argument(
+        "--model",
+        choices=[m.value for m in IntegrationModel],
+        default=IntegrationModel.DISTRIBUTED.value,
+        help="the integration model (default: distributed)",
+    )
+    rp.add_argument(
+        "--catalog",
+        metavar="FILE",
+        help="JSON object of SKU id -> physical (true/false) for events that do not say",
+    )
+    rp.add_argument("file", metavar="FILE", help="JSON Lines file, or - for stdin")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``drfulfillment`` command."""
+    args = _parser().parse_args(argv)
+    try:
+        catalog = _load_catalog(args.catalog)
+    except (OSError, ValueError) as exc:
+        print(f"drfulfillment: {exc}", file=sys.stderr)
+        return 2
+    model = IntegrationModel(args.model)
+    if args.file == "-":
+        return replay(sys.stdin.buffer, model=model, catalog=catalog, out=sys.stdout, err=sys.stderr)
+    try:
+        stream = open(args.file, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        print(f"drfulfillment: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    with stream:
+        return replay(stream, model=model, catalog=catalog, out=sys.stdout, err=sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""DR event envelopes and merchant requests, from JSON to the engine's inputs.
+
+:func:`parse_input` takes one JSON document (bytes, text or an already-decoded dict):
+a DR event as DR delivers it, or a merchant request (``{"request": ...}``, see
+``docs/replay-format.md``). Wrong JSON and wrong types become :class:`MalformedInput`
+naming the event id and the path of the bad field; unknown event types become
+:class:`UnknownEvent`; unknown fields are ignored.
+
+Accepted spellings (DR reference §7, §10): ``digitalriverVersion`` and
+``digitalRiverVersion``; ``liveMode`` and ``livemode``; ids as numbers or strings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+
+from drfulfillment.codecs import wire
+from drfulfillment.codecs.json import camel, make_converter
+from drfulfillment.domain.errors import MalformedInput
+from drfulfillment.domain.inputs import (
+    BackorderObserved,
+    CancellationObserved,
+    CancellationSnapshot,
+    EventMeta,
+    FulfillmentObserved,
+    FulfillmentOrderObserved,
+    FulfillmentOrderSnapshot,
+    Input,
+    OrderObserved,
+    ReportCancellation,
+    ReportShipment,
+    RequestCancellation,
+    ShipmentObserved,
+    UnknownEvent,
+)
+from drfulfillment.domain.lifecycles import CancellationStatus
+
+__all__ = ["ORDER_EVENT_TYPES", "normalise_time", "parse_input"]
+
+T = TypeVar("T")
+
+_CONVERTER = make_converter()
+
+#: ``order.*`` events whose ``data.object`` is the order itself.
+ORDER_EVENT_TYPES = frozenset(
+    {
+        "order.created",
+        "order.submitted",
+        "order.updated",
+        "order.accepted",
+        "order.pending_payment",
+        "order.review_opened",
+        "order.review_closed",
+        "order.blocked",
+        "order.cancelled",
+        "order.fulfilled",
+        "order.complete",
+        "order.refunded",
+        "order.dispute",
+        "order.dispute.resolved",
+    }
+)
+
+_CANCELLATION_STATES = {
+    "fulfillment_cancellation.created": CancellationStatus.PENDING,
+    "fulfillment_cancellation.accepted": CancellationStatus.ACCEPTED,
+    "fulfillment_cancellation.rejected": CancellationStatus.REJECTED,
+}
+
+
+def normalise_time(value: str) -> str:
+    """An ISO-8601 time as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC, which sorts as text."""
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _structure(raw: Any, cls: type[T], input_id: str | None, path: str) -> T:
+    try:
+        return _CONVERTER.structure(raw, cls)
+    except cattrs.BaseValidationError as exc:
+        messages = cattrs.transform_error(exc, path=path, format_exception=_describe)
+        first = messages[0] if messages else "invalid value"
+        reason, _, where = first.partition(" @ ")
+        field = ".".join(camel(part) for part in where.removeprefix("$.").split("."))
+        raise MalformedInput(input_id, field or None, reason) from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise MalformedInput(input_id, path.removeprefix("$.") or None, str(exc)) from None
+
+
+def _describe(exc: BaseException, _type: Any) -> str:
+    if isinstance(exc, KeyError):
+        return "required field missing"
+    return str(exc) or type(exc).__name__
+
+
+def _load(document: bytes | str | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(document, dict):
+        return document
+    try:
+        raw = json.loads(document)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedInput(None, None, f"not valid JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise MalformedInput(None, None, f"expected a JSON object, got {type(raw).__name__}")
+    return raw
+
+
+def parse_input(document: bytes | str | dict[str, Any]) -> Input:
+    """One DR event or merchant request as the engine's typed input."""
+    raw = _load(document)
+    if "request" in raw and "type" not in raw:
+        return _parse_request(raw)
+    event_id = raw.get("id")
+    iid = _structure(event_id, str, None, "$.id") if event_id is not None else None
+    if iid is None:
+        raise MalformedInput(None, "id", "required field missing")
+    kind = raw.get("type")
+    if not isinstance(kind, str):
+        raise MalformedInput(iid, "type", "required field missing or not a string")
+    created = raw.get("createdTime")
+    stamp = ""
+    if created is not None:
+        try:
+            stamp = normalise_time(_structure(created, str, iid, "$.createdTime"))
+        except ValueError:
+            raise MalformedInput(iid, "createdTime", f"not an ISO-8601 time: {created!r}") from None
+    meta = EventMeta(id=iid, type=kind, created_time=stamp)
+    parser = _PARSERS.get(kind)
+    if parser is None and kind in ORDER_EVENT_TYPES:
+        parser = _order
+    if parser is None:
+        return UnknownEvent(meta)
+    data = raw.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(obj, dict):
+        raise MalformedInput(iid, "data.object", "required object missing")
+    return parser(meta, obj)
+
+
+def _order(meta: EventMeta, obj: dict[str, Any]) -> Input:
+    return OrderObserved(meta, _structure(obj, wire.Order, meta.id, "$.data.object").to_domain())
+
+
+def _fulfillment_order(meta: EventMeta, obj: dict[str, Any]) -> Input:
+    fo = _structure(obj, FulfillmentOrderSnapshot, meta.id, "$.data.object")
+    return FulfillmentOrderObserved(meta, fo)
+
+
+def _backorder(meta: EventMeta, obj: dict[str, Any]) -> Input:
+    b = _structure(obj, wire.Backorder, meta.id, "$.data.object")
+    return BackorderObserved(
+        meta=meta, fulfillment_order_id=b.id, upstream_id=b.upstream_id, items=b.items
+    )
+
+
+def _shipment(meta: EventMeta, obj: dict[str, Any]) -> Input:
+    s = _structure(obj, wire.Shipment, meta.id, "$.data.object")
+    return ShipmentObserved(meta, s.to_domain())
+
+
+def _cancellation(meta: EventMeta, obj: dict[str, Any]) -> Input:
+    c = _structure(obj, CancellationSnapshot, meta.id, "$.data.object")
+    if c.state is None:
+        c = attrs.evolve(c, state=_CANCELLATION_STATES[meta.type])
+    return CancellationObserved(meta, c)
+
+
+def _fulfillment(meta: EventMeta, obj: dict[str, Any]) -> Input:
+    f = _structure(obj, wire.Fulfillment, meta.id, "$.data.object")
+    return FulfillmentObserved(meta, f.order_id)
+
+
+_PARSERS: dict[str, Callable[[EventMeta, dict[str, Any]], Input]] = {
+    "fulfillment_order.pending": _fulfillment_order,
+    "fulfillment_order.cancelled": _fulfillment_order,
+    "fulfillment_order.backordered": _backorder,
+    "fulfillment_order.shipped": _shipment,
+    "fulfillment.created": _fulfillment,
+    **{t: _cancellation for t in _CANCELLATION_STATES},
+}
+
+_REQUESTS: dict[str, type[RequestCancellation | ReportShipment | ReportCancellation]] = {
+    "request_cancellation": RequestCancellation,
+    "report_shipment": ReportShipment,
+    "report_cancellation": ReportCancellation,
+}
+
+
+def _parse_request(raw: dict[str, Any]) -> Input:
+    rid = raw.get("id")
+    request_id = _structure(rid, str, None, "$.id") if rid is not None else None
+    kind = raw.get("request")
+    cls = _REQUESTS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        known = ", ".join(sorted(_REQUESTS))
+        raise MalformedInput(request_id, "request", f"unknown request {kind!r} (known: {known})")
+    if request_id is None:
+        raise MalformedInput(None, "id", "required field missing (the request id)")
+    body = {k: v for k, v in raw.items() if k not in ("request", "id")}
+    body["requestId"] = request_id
+    if cls is ReportShipment:
+        body["tracking"] = {
+            "company": raw.get("trackingCompany"),
+            "number": raw.get("trackingNumber"),
+            "url": raw.get("trackingUrl"),
+        }
+    return _structure(body, cls, request_id, "$")

@@ -1,0 +1,133 @@
+"""The one cattrs converter: DR's JSON spelling, strict scalars, tolerant enums.
+
+``make_converter()`` is the only place cattrs is configured (never the global
+converter). Its rules:
+
+* attrs classes map to DR's camelCase (``fulfillment_order_item_id`` is
+  ``fulfillmentOrderItemId``), both ways; unknown fields are ignored (DR calls adding
+  fields non-breaking);
+* ids are strings, and DR's numeric ids (the fulfillment order's ``id`` is a number in
+  DR's schema) become strings;
+* integers must be integers: DR's own example sends ``"quantity": "2"``, so digit
+  strings are taken; booleans, fractions and other strings are refused;
+* money is ``Decimal`` (from JSON numbers or strings), written back as JSON numbers;
+* a state or status value DR adds later reads as ``None`` ("not known") rather than
+  failing, where the field is optional.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.preconf.json import make_converter as _json_converter
+from cattrs.strategies import configure_tagged_union
+
+from drfulfillment.domain.inputs import Input
+from drfulfillment.domain.lifecycles import (
+    CancellationStatus,
+    FulfillmentOrderStatus,
+    LineItemStatus,
+    OrderStatus,
+)
+
+__all__ = ["camel", "make_converter"]
+
+_DIGITS = re.compile(r"-?[0-9]+")
+
+
+def camel(name: str) -> str:
+    """``fulfillment_order_item_id`` -> ``fulfillmentOrderItemId``."""
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+def _str(value: Any, _: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"expected a string, got {type(value).__name__}")
+
+
+def _int(value: Any, _: Any) -> int:
+    if isinstance(value, bool):
+        raise TypeError("expected an integer, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()) and len(value) < 20:
+        return int(value)
+    raise TypeError(f"expected an integer, got {value!r}"[:120])
+
+
+def _bool(value: Any, _: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise TypeError(f"expected true or false, got {type(value).__name__}")
+
+
+def _decimal(value: Any, _: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    try:
+        result = Decimal(str(value))
+    except InvalidOperation:
+        raise TypeError(f"expected a number, got {value!r}"[:120]) from None
+    if not result.is_finite():
+        raise TypeError("expected a finite number")
+    return result
+
+
+def _tolerant(enum_type: type[enum.Enum]) -> Callable[[Any, Any], Any]:
+    values = {str(m.value): m for m in enum_type}
+
+    def hook(value: Any, _: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise TypeError(f"expected a string, got {type(value).__name__}")
+        return values.get(value)
+
+    return hook
+
+
+def make_converter() -> cattrs.Converter:
+    """A new converter for DR JSON and for the engine's own state."""
+    conv = _json_converter(forbid_extra_keys=False, prefer_attrib_converters=False)
+    conv.register_structure_hook(str, _str)
+    conv.register_structure_hook(int, _int)
+    conv.register_structure_hook(bool, _bool)
+    conv.register_structure_hook(Decimal, _decimal)
+    conv.register_unstructure_hook(Decimal, _decimal_out)
+    for status in (OrderStatus, CancellationStatus, FulfillmentOrderStatus, LineItemStatus):
+        conv.register_structure_hook(status | None, _tolerant(status))  # type: ignore[operator]
+    conv.register_unstructure_hook(frozenset, lambda v: sorted(conv.unstructure(x) for x in v))
+    conv.register_structure_hook_factory(
+        attrs.has,
+        lambda cl: make_dict_structure_fn(
+            cl, conv, **{a.name: override(rename=camel(a.name)) for a in attrs.fields(cl)}
+        ),
+    )
+    conv.register_unstructure_hook_factory(
+        attrs.has,
+        lambda cl: make_dict_unstructure_fn(
+            cl, conv, **{a.name: override(rename=camel(a.name)) for a in attrs.fields(cl)}
+        ),
+    )
+    configure_tagged_union(Input, conv, tag_name="kind")  # type: ignore[arg-type]
+    return conv
+
+
+def _decimal_out(value: Decimal) -> int | float:
+    """Money back to a JSON number, exactly as it came (``20.0`` stays ``20.0``)."""
+    if value == value.to_integral_value() and value.as_tuple().exponent == 0:
+        return int(value)
+    return float(value)

@@ -1,0 +1,127 @@
+"""Commands to DR request bodies and to the replay CLI's JSON lines.
+
+:func:`render_request` gives ``(method, path, body)`` for an API command, the body being
+exactly the JSON DR expects (DR's OpenAPI ``FulfillmentRequest``,
+``GlobalFulfillmentOrderRequest``, ``GlobalFulfillmentCancellationRequest``; a contract
+test validates every body against that schema). Absent optional fields are left out,
+never sent as ``null``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drfulfillment.codecs.json import make_converter
+from drfulfillment.domain.commands import (
+    ApiCommand,
+    Command,
+    CreateFulfillment,
+    CreateFulfillmentCancellation,
+    CreateFulfillmentOrder,
+)
+from drfulfillment.domain.inputs import Party, Tracking
+
+__all__ = ["command_json", "render_request"]
+
+_CONVERTER = make_converter()
+
+
+def _prune(value: Any) -> Any:
+    """Drop ``None`` fields and empty objects, recursively."""
+    if isinstance(value, dict):
+        out = {k: _prune(v) for k, v in value.items() if v is not None}
+        return {k: v for k, v in out.items() if v != {}}
+    if isinstance(value, list):
+        return [_prune(v) for v in value]
+    return value
+
+
+def _party(party: Party) -> dict[str, Any]:
+    result: dict[str, Any] = _prune(_CONVERTER.unstructure(party))
+    return result
+
+
+def _tracking(tracking: Tracking) -> dict[str, Any]:
+    return {
+        "trackingCompany": tracking.company,
+        "trackingNumber": tracking.number,
+        "trackingUrl": tracking.url,
+    }
+
+
+def render_request(command: ApiCommand) -> tuple[str, str, dict[str, Any]]:
+    """``(method, path, body)`` of the DR call ``command`` stands for."""
+    match command:
+        case CreateFulfillmentOrder():
+            body: dict[str, Any] = {
+                "currency": command.currency,
+                "locale": command.locale,
+                "upstreamOrderTime": command.upstream_order_time,
+                "upstreamId": command.order_id,
+                "reservationId": command.reservation_id,
+                "name": command.name,
+                "email": command.email,
+                "phone": command.phone,
+                "shipTo": _party(command.ship_to),
+                "shippingChoice": {"id": command.shipping_choice_id},
+                "items": [
+                    {
+                        "upstreamId": i.upstream_id,
+                        "inventoryItemId": i.inventory_item_id,
+                        "quantity": i.quantity,
+                        "total": _CONVERTER.unstructure(i.total),
+                        "tax": (
+                            {"amount": _CONVERTER.unstructure(i.tax_amount)}
+                            if i.tax_amount is not None
+                            else None
+                        ),
+                    }
+                    for i in command.items
+                ],
+            }
+            return "POST", "/fulfillment-orders", _prune(body)
+        case CreateFulfillment():
+            body = {
+                "orderId": command.order_id,
+                "shipmentId": command.shipment_id,
+                "items": [
+                    {
+                        "itemId": i.item_id,
+                        "quantity": i.quantity,
+                        "cancelQuantity": i.cancel_quantity,
+                        "shipmentItemId": i.shipment_item_id,
+                    }
+                    for i in command.items
+                ],
+                **_tracking(command.tracking),
+            }
+            return "POST", "/fulfillments", _prune(body)
+        case CreateFulfillmentCancellation():
+            body = {
+                "fulfillmentOrderId": command.fulfillment_order_id,
+                "upstreamId": command.order_id,
+                "reason": command.reason,
+                "items": [_CONVERTER.unstructure(i) for i in command.items],
+            }
+            return "POST", "/fulfillment-cancellations", _prune(body)
+
+
+def command_json(command: Command) -> dict[str, Any]:
+    """One line of ``drfulfillment replay`` output for ``command``.
+
+    API commands: ``{"command", "method", "path", "idempotencyKey", "body"}``. Other
+    commands: ``{"command", "idempotencyKey", ...their fields}``, no ``method``.
+    """
+    name = type(command).__name__
+    if isinstance(command, CreateFulfillmentOrder | CreateFulfillment | CreateFulfillmentCancellation):
+        method, path, body = render_request(command)
+        return {
+            "command": name,
+            "method": method,
+            "path": path,
+            "idempotencyKey": command.key,
+            "body": body,
+        }
+    data = _prune(_CONVERTER.unstructure(command))
+    key = data.pop("key")
+    return {"command": name, "idempotencyKey": key, **data}

@@ -1,0 +1,234 @@
+"""``decide(state, input) -> Decision``: the one pure entry point for one order.
+
+Theory of operation:
+
+1. An input already applied (same event or request id) or already waiting changes
+   nothing: DR delivers at least once.
+2. The input's facts are merged (:mod:`.handlers`, :mod:`.requests`). If it depends on
+   something not yet known it is kept in ``state.waiting`` with the reason.
+3. The whole new state is checked (:func:`.ledger.check_invariants`), and every derived
+   line and fulfillment-order state change is checked against the declared lifecycle.
+   Any failure refuses the input: the caller keeps the old state, which is unchanged.
+4. Customer notifications follow from what changed; API commands follow from what DR is
+   owed (:mod:`.reconcile`).
+5. Waiting inputs whose dependency is now met are applied in the same way, in id order,
+   until none is.
+
+No I/O, no clock, no randomness: ``decide`` is a function of its arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+from drfulfillment.domain.commands import (
+    Command,
+    NotifyCustomerOfCancellation,
+    NotifyCustomerOfRejectedCancellation,
+)
+from drfulfillment.domain.errors import InputRefused
+from drfulfillment.domain.handlers import (
+    Wait,
+    on_backorder,
+    on_cancellation,
+    on_fulfillment_order,
+    on_order,
+    on_shipment,
+)
+from drfulfillment.domain.inputs import (
+    BackorderObserved,
+    CancellationObserved,
+    FulfillmentObserved,
+    FulfillmentOrderObserved,
+    Input,
+    OrderObserved,
+    ReportCancellation,
+    ReportShipment,
+    RequestCancellation,
+    ShipmentObserved,
+    UnknownEvent,
+)
+from drfulfillment.domain.ledger import check_invariants, fulfillment_order_status, line_ledger
+from drfulfillment.domain.lifecycles import FULFILLMENT_ORDER, LINE_ITEM, CancellationStatus
+from drfulfillment.domain.reconcile import reconcile
+from drfulfillment.domain.requests import on_report, on_request_cancellation
+from drfulfillment.domain.state import OrderState, Waiting
+
+__all__ = ["Decision", "decide", "input_id"]
+
+
+@attrs.frozen
+class Decision:
+    """The outcome of one input: the new state and the commands to carry out, in order.
+
+    ``outcome`` is ``"applied"``, ``"duplicate"``, ``"waiting"`` or ``"skipped"``
+    (an event type the engine does not act on). ``released`` lists waiting inputs applied
+    along with this one; ``dropped`` the waiting inputs that proved impossible once their
+    dependency arrived (they are kept out of the state, and reported here).
+    """
+
+    state: OrderState
+    commands: tuple[Command, ...] = ()
+    outcome: str = "applied"
+    released: tuple[str, ...] = ()
+    dropped: tuple[InputRefused, ...] = ()
+
+
+def input_id(inp: Input) -> str:
+    """The id an input is deduplicated by: DR's event id or the merchant's request id."""
+    if isinstance(inp, RequestCancellation | ReportShipment | ReportCancellation):
+        return inp.request_id
+    return inp.meta.id
+
+
+def _merge(state: OrderState, inp: Input, catalog: Mapping[str, bool]) -> tuple[OrderState, tuple[Command, ...]]:
+    match inp:
+        case OrderObserved():
+            return on_order(state, inp, catalog)
+        case FulfillmentOrderObserved():
+            return on_fulfillment_order(state, inp)
+        case BackorderObserved():
+            return on_backorder(state, inp)
+        case ShipmentObserved():
+            return on_shipment(state, inp)
+        case CancellationObserved():
+            return on_cancellation(state, inp)
+        case RequestCancellation():
+            return on_request_cancellation(state, inp)
+        case ReportShipment() | ReportCancellation():
+            return on_report(state, inp)
+        case FulfillmentObserved() | UnknownEvent():  # pragma: no cover - filtered by decide
+            return state, ()
+
+
+def _cancelled_by_line(state: OrderState) -> dict[tuple[str, str], tuple[str, int]]:
+    return {
+        (fo.id, ln.id): (ln.upstream_id, line_ledger(state, fo, ln).cancelled)
+        for fo in state.fulfillment_orders
+        for ln in fo.lines
+    }
+
+
+def _check_and_notify(old: OrderState, new: OrderState, iid: str) -> tuple[Command, ...]:
+    """Check derived state changes against the lifecycles; notify cancellations."""
+    check_invariants(new, iid)
+    for fo in new.fulfillment_orders:
+        before = old.fulfillment_order(fo.id)
+        if before is None:
+            continue
+        FULFILLMENT_ORDER.check(
+            fulfillment_order_status(old, before),
+            fulfillment_order_status(new, fo),
+            subject=fo.id,
+            input_id=iid,
+        )
+        old_lines = {ln.id: ln for ln in before.lines}
+        for ln in fo.lines:
+            if ln.id in old_lines:
+                LINE_ITEM.check(
+                    line_ledger(old, before, old_lines[ln.id]).status,
+                    line_ledger(new, fo, ln).status,
+                    subject=f"{fo.id}/{ln.id}",
+                    input_id=iid,
+                )
+    notes: list[Command] = []
+    was = _cancelled_by_line(old)
+    for (fo_id, line_id), (item_id, now) in sorted(_cancelled_by_line(new).items()):
+        then = was.get((fo_id, line_id), (item_id, 0))[1]
+        if now > then:
+            notes.append(
+                NotifyCustomerOfCancellation(
+                    key=f"notify:cancellation:{fo_id}:{line_id}:{now}",
+                    order_id=new.order_id,
+                    item_id=item_id,
+                    quantity=now - then,
+                )
+            )
+    rejected_before = {c.id for c in old.cancellations if c.status is CancellationStatus.REJECTED}
+    for c in new.cancellations:
+        if c.status is CancellationStatus.REJECTED and c.id not in rejected_before:
+            notes.append(
+                NotifyCustomerOfRejectedCancellation(
+                    key=f"notify:cancellation-rejected:{c.id}",
+                    order_id=new.order_id,
+                    cancellation_id=c.id,
+                )
+            )
+    return tuple(notes)
+
+
+def _apply(state: OrderState, inp: Input, catalog: Mapping[str, bool]) -> tuple[OrderState, tuple[Command, ...]]:
+    """Apply one input; raises ``Wait`` or ``InputRefused``."""
+    iid = input_id(inp)
+    try:
+        merged, own = _merge(state, inp, catalog)
+        notes = _check_and_notify(state, merged, iid)
+        final, api = reconcile(merged, iid)
+    except InputRefused as exc:
+        raise exc if exc.input_id == iid else exc.with_input_id(iid) from exc
+    return attrs.evolve(final, seen=final.seen | {iid}), own + notes + api
+
+
+def decide(
+    state: OrderState, inp: Input, *, catalog: Mapping[str, bool] | None = None
+) -> Decision:
+    """Apply ``inp`` to one order's ``state``; raise :class:`InputRefused` if impossible.
+
+    ``catalog`` maps SKU ids to "is physical" for orders whose events do not say
+    (``productDetails.physical``); with neither, an item counts as physical.
+    """
+    catalog = catalog or {}
+    if isinstance(inp, UnknownEvent | FulfillmentObserved):
+        return Decision(state, outcome="skipped")
+    iid = input_id(inp)
+    if iid in state.seen or any(w.input_id == iid for w in state.waiting):
+        return Decision(state, outcome="duplicate")
+    try:
+        new, commands = _apply(state, inp, catalog)
+    except Wait as wait:
+        kept = _keep_details(state, inp, catalog)
+        waiting = tuple(sorted([*kept.waiting, Waiting(iid, inp, wait.reason)], key=lambda w: w.input_id))
+        return Decision(attrs.evolve(kept, waiting=waiting), outcome="waiting")
+    new, more, released, dropped = _release(new, catalog)
+    return Decision(new, commands + more, "applied", released, dropped)
+
+
+def _keep_details(state: OrderState, inp: Input, catalog: Mapping[str, bool]) -> OrderState:
+    """A waiting order event still teaches the order's lines and details."""
+    if not isinstance(inp, OrderObserved):
+        return state
+    stripped = attrs.evolve(inp, order=attrs.evolve(inp.order, state=None))
+    try:
+        merged, _ = on_order(state, stripped, catalog)
+        check_invariants(merged, input_id(inp))
+    except InputRefused:
+        return state
+    return merged
+
+
+def _release(
+    state: OrderState, catalog: Mapping[str, bool]
+) -> tuple[OrderState, tuple[Command, ...], tuple[str, ...], tuple[InputRefused, ...]]:
+    commands: tuple[Command, ...] = ()
+    released: list[str] = []
+    dropped: list[InputRefused] = []
+    progress = True
+    while progress and state.waiting:
+        progress = False
+        for w in state.waiting:
+            rest = attrs.evolve(state, waiting=tuple(x for x in state.waiting if x is not w))
+            try:
+                state, more = _apply(rest, w.input, catalog)
+            except Wait:
+                continue
+            except InputRefused as exc:
+                state = attrs.evolve(rest, seen=rest.seen | {w.input_id})
+                dropped.append(exc)
+            else:
+                commands += more
+                released.append(w.input_id)
+            progress = True
+            break
+    return state, commands, tuple(released), tuple(dropped)

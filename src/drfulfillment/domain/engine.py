@@ -1,0 +1,146 @@
+"""``Engine``: many orders in memory, each input routed to its order and decided.
+
+The engine is the convenience most integrations want: it keeps one
+:class:`~drfulfillment.domain.state.OrderState` per order, finds the order an event
+belongs to (fulfillment-order events name the order by ``upstreamId``; a cancellation
+event may name only its fulfillment order), and keeps events for fulfillment orders it
+does not know yet until they become known. It does no I/O; each :meth:`Engine.handle`
+either applies completely or raises :class:`InputRefused` and changes nothing.
+
+Stores (a later issue) persist ``OrderState`` per order and call :func:`decide` directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import attrs
+
+from drfulfillment.domain.commands import Command
+from drfulfillment.domain.decide import decide, input_id
+from drfulfillment.domain.errors import ConflictingInput, InputRefused, MalformedInput
+from drfulfillment.domain.inputs import (
+    BackorderObserved,
+    CancellationObserved,
+    FulfillmentObserved,
+    FulfillmentOrderObserved,
+    Input,
+    OrderObserved,
+    ReportCancellation,
+    ReportShipment,
+    RequestCancellation,
+    ShipmentObserved,
+    UnknownEvent,
+)
+from drfulfillment.domain.state import IntegrationModel, OrderState, Waiting
+
+__all__ = ["Engine", "Outcome"]
+
+
+@attrs.frozen
+class Outcome:
+    """What one :meth:`Engine.handle` did: commands to carry out, in order, and why."""
+
+    commands: tuple[Command, ...]
+    outcome: str
+    order_id: str | None = None
+    released: tuple[str, ...] = ()
+    dropped: tuple[InputRefused, ...] = ()
+
+
+class Engine:
+    """Routes inputs to per-order state and applies them with :func:`decide`."""
+
+    def __init__(
+        self,
+        model: IntegrationModel = IntegrationModel.DISTRIBUTED,
+        *,
+        catalog: Mapping[str, bool] | None = None,
+        orders: Iterable[OrderState] = (),
+    ) -> None:
+        self.model = model
+        self.catalog = dict(catalog or {})
+        self.orders: dict[str, OrderState] = {}
+        self._fo_index: dict[str, str] = {}
+        self._unrouted: dict[str, list[Waiting]] = {}
+        for state in orders:
+            self._store(state)
+
+    def _store(self, state: OrderState) -> list[str]:
+        self.orders[state.order_id] = state
+        new = [fo.id for fo in state.fulfillment_orders if fo.id not in self._fo_index]
+        for fo_id in new:
+            self._fo_index[fo_id] = state.order_id
+        return new
+
+    def _route(self, inp: Input) -> tuple[str | None, str | None]:
+        """``(order id, fulfillment order id)``; the order id is ``None`` if not known yet."""
+        match inp:
+            case OrderObserved():
+                return inp.order.id, None
+            case RequestCancellation() | ReportShipment() | ReportCancellation():
+                return inp.order_id, None
+            case FulfillmentOrderObserved():
+                fo_id, named = inp.fulfillment_order.id, inp.fulfillment_order.upstream_id
+            case BackorderObserved():
+                fo_id, named = inp.fulfillment_order_id, inp.upstream_id
+            case ShipmentObserved():
+                fo_id = inp.shipment.fulfillment_order_id
+                named = inp.shipment.fulfillment_order_upstream_id
+            case CancellationObserved():
+                fo_id, named = inp.cancellation.fulfillment_order_id, inp.cancellation.upstream_id
+            case FulfillmentObserved() | UnknownEvent():  # pragma: no cover - skipped earlier
+                return None, None
+        known = self._fo_index.get(fo_id) if fo_id is not None else None
+        if known is not None and named is not None and named != known:
+            raise ConflictingInput(
+                input_id(inp),
+                "data.object.upstreamId",
+                f"fulfillment order {fo_id} belongs to order {known}, not {named}",
+            )
+        order_id = named or known
+        if order_id is None and fo_id is None:
+            raise MalformedInput(
+                input_id(inp), "data.object.id", "names neither a fulfillment order nor an order"
+            )
+        if order_id is None and isinstance(inp, FulfillmentOrderObserved):
+            raise MalformedInput(
+                input_id(inp), "data.object.upstreamId", "the order id (upstreamId) is missing"
+            )
+        return order_id, fo_id
+
+    def handle(self, inp: Input) -> Outcome:
+        """Apply one event or request; raise :class:`InputRefused` if it is impossible."""
+        if isinstance(inp, UnknownEvent | FulfillmentObserved):
+            return Outcome((), "skipped")
+        order_id, fo_id = self._route(inp)
+        if order_id is None:
+            assert fo_id is not None
+            parked = self._unrouted.setdefault(fo_id, [])
+            iid = input_id(inp)
+            if any(w.input_id == iid for w in parked):
+                return Outcome((), "duplicate")
+            parked.append(Waiting(iid, inp, f"fulfillment order {fo_id}"))
+            return Outcome((), "waiting")
+        state = self.orders.get(order_id) or OrderState(order_id=order_id, model=self.model)
+        decision = decide(state, inp, catalog=self.catalog)
+        commands = decision.commands
+        released = list(decision.released)
+        dropped = list(decision.dropped)
+        for new_fo in self._store(decision.state):
+            for w in self._unrouted.pop(new_fo, []):
+                try:
+                    more = self.handle(w.input)
+                except InputRefused as exc:
+                    dropped.append(exc)
+                    continue
+                commands += more.commands
+                released += [w.input_id, *more.released]
+                dropped += more.dropped
+        return Outcome(commands, decision.outcome, order_id, tuple(released), tuple(dropped))
+
+    def waiting(self) -> list[Waiting]:
+        """Every input still waiting for what it depends on, by input id."""
+        out = [w for s in self.orders.values() for w in s.waiting]
+        out += [w for ws in self._unrouted.values() for w in ws]
+        return sorted(out, key=lambda w: w.input_id)

@@ -1,0 +1,190 @@
+"""Level-triggered emission: what DR is owed, given what is known and what was reported.
+
+After every input the engine compares the known facts with what it already told DR and
+emits the difference, if the order allows it now. Nothing is emitted per *event*; a
+duplicate or reordered event therefore cannot emit twice, and units held back (order
+not yet ``accepted``, or in ``dispute``) are emitted as soon as the order allows.
+
+* Distributed model, order ``accepted``: one ``POST /fulfillment-orders`` if none was
+  emitted or is known and the order has physical lines; one ``POST /fulfillments`` per
+  unreported shipment (capture); one ``POST /fulfillments`` with ``cancelQuantity`` for
+  each line's cancelled units not yet reported (the delta, never the cumulative figure
+  again, whichever event revealed them: DR reference §1 UNCONFIRMED, §2 CONFLICT).
+* Third-party model (and digital lines in the distributed one): one ``POST /fulfillments``
+  per merchant report.
+* Orchestrated model: never ``POST /fulfillment-orders`` nor ``POST /fulfillments``.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from drfulfillment.domain.commands import (
+    Command,
+    CreateFulfillment,
+    CreateFulfillmentOrder,
+    FulfillmentItem,
+    FulfillmentOrderItem,
+)
+from drfulfillment.domain.errors import LedgerViolation, MalformedInput
+from drfulfillment.domain.inputs import Party
+from drfulfillment.domain.ledger import known_cancelled
+from drfulfillment.domain.lifecycles import POST_FULFILLMENTS_ALLOWED
+from drfulfillment.domain.state import IntegrationModel, OrderLine, OrderState, ReportKind
+
+__all__ = ["reconcile"]
+
+Effects = tuple[OrderState, tuple[Command, ...]]
+
+
+def _pick(field: str, *parties: Party | None) -> str | None:
+    for p in parties:
+        value = getattr(p, field) if p is not None else None
+        if value:
+            return str(value)
+    return None
+
+
+def _create_fulfillment_order(state: OrderState, input_id: str | None) -> Effects:
+    d = state.details
+    physical = [ln for ln in state.lines if ln.physical and ln.quantity > 0]
+    if (
+        state.model is not IntegrationModel.DISTRIBUTED
+        or state.fulfillment_order_requested
+        or state.status not in POST_FULFILLMENTS_ALLOWED
+        or d is None
+        or not physical
+    ):
+        return state, ()
+    missing = [
+        name
+        for name, value in (
+            ("currency", d.currency),
+            ("createdTime", d.created_time),
+            ("shipTo", d.ship_to),
+            ("shippingChoice.serviceLevel", d.service_level),
+        )
+        if value is None
+    ] + [f"items[{ln.item_id}].skuId" for ln in physical if ln.sku_id is None]
+    if missing:
+        raise MalformedInput(
+            input_id,
+            f"data.object.{missing[0]}",
+            "a fulfillment order cannot be created without " + ", ".join(missing),
+        )
+    assert d.currency and d.created_time and d.ship_to and d.service_level
+    command = CreateFulfillmentOrder(
+        key=f"fulfillment-order:{state.order_id}",
+        order_id=state.order_id,
+        currency=d.currency,
+        upstream_order_time=d.created_time,
+        ship_to=d.ship_to,
+        shipping_choice_id=d.service_level,
+        items=tuple(
+            FulfillmentOrderItem(
+                upstream_id=ln.item_id,
+                inventory_item_id=ln.sku_id or "",
+                quantity=ln.quantity,
+                total=ln.amount,
+                tax_amount=ln.tax_amount,
+            )
+            for ln in physical
+        ),
+        locale=d.locale,
+        reservation_id=d.checkout_id,
+        name=_pick("name", d.ship_to, d.bill_to),
+        email=_pick("email", d.ship_to, d.bill_to) or d.email,
+        phone=_pick("phone", d.ship_to, d.bill_to),
+    )
+    return attrs.evolve(state, fulfillment_order_requested=True), (command,)
+
+
+def _add(lines: dict[str, OrderLine], item_id: str, *, fulfilled: int = 0, cancelled: int = 0) -> None:
+    line = lines[item_id]
+    if fulfilled + cancelled > line.unreported:
+        raise LedgerViolation(
+            None, None, f"order line {item_id}: reporting more than its unreported units"
+        )
+    lines[item_id] = attrs.evolve(
+        line, fulfilled=line.fulfilled + fulfilled, cancelled=line.cancelled + cancelled
+    )
+
+
+def _report(state: OrderState) -> Effects:
+    lines = {ln.item_id: ln for ln in state.lines}
+    commands: list[Command] = []
+    shipments = list(state.shipments)
+    if state.model is IntegrationModel.DISTRIBUTED:
+        for k, s in enumerate(shipments):
+            if s.reported or not s.lines:
+                continue
+            for sl in s.lines:
+                _add(lines, sl.item_id, fulfilled=sl.quantity)
+            commands.append(
+                CreateFulfillment(
+                    key=f"fulfillment:shipment:{s.id}",
+                    order_id=state.order_id,
+                    shipment_id=s.id,
+                    items=tuple(
+                        FulfillmentItem(item_id=sl.item_id, quantity=sl.quantity, shipment_item_id=sl.id)
+                        for sl in s.lines
+                    ),
+                    tracking=s.tracking,
+                )
+            )
+            shipments[k] = attrs.evolve(s, reported=True)
+        owed = []
+        for item_id in sorted({ln.upstream_id for fo in state.fulfillment_orders for ln in fo.lines}):
+            before = lines[item_id].cancelled
+            delta = known_cancelled(state, item_id) - before
+            if delta > 0:
+                _add(lines, item_id, cancelled=delta)
+                owed.append((item_id, before, delta))
+        if owed:
+            span = ",".join(f"{i}:{b}+{d}" for (i, b, d) in owed)
+            commands.append(
+                CreateFulfillment(
+                    key=f"fulfillment:cancel:{state.order_id}:{span}",
+                    order_id=state.order_id,
+                    items=tuple(FulfillmentItem(item_id=i, cancel_quantity=d) for (i, _, d) in owed),
+                )
+            )
+    reports = list(state.reports)
+    for k, r in enumerate(reports):
+        if r.reported:
+            continue
+        shipped = r.kind is ReportKind.SHIPMENT
+        for u in r.items:
+            _add(lines, u.item_id, fulfilled=u.quantity if shipped else 0, cancelled=0 if shipped else u.quantity)
+        commands.append(
+            CreateFulfillment(
+                key=f"fulfillment:request:{r.request_id}",
+                order_id=state.order_id,
+                items=tuple(
+                    FulfillmentItem(item_id=u.item_id, quantity=u.quantity)
+                    if shipped
+                    else FulfillmentItem(item_id=u.item_id, cancel_quantity=u.quantity)
+                    for u in r.items
+                ),
+                tracking=r.tracking,
+            )
+        )
+        reports[k] = attrs.evolve(r, reported=True)
+    if not commands:
+        return state, ()
+    new = attrs.evolve(
+        state,
+        lines=tuple(lines[ln.item_id] for ln in state.lines),
+        shipments=tuple(shipments),
+        reports=tuple(reports),
+    )
+    return new, tuple(commands)
+
+
+def reconcile(state: OrderState, input_id: str | None) -> Effects:
+    """Emit every API command the order is owed and allowed now; record them as reported."""
+    state, created = _create_fulfillment_order(state, input_id)
+    if state.model is IntegrationModel.ORCHESTRATED or state.status not in POST_FULFILLMENTS_ALLOWED:
+        return state, created
+    state, reported = _report(state)
+    return state, created + reported

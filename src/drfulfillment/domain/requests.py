@@ -1,0 +1,168 @@
+"""Merchant requests: validated against the ledger before anything is emitted.
+
+* :class:`RequestCancellation` (DR-coordinated models): ask the fulfiller to cancel
+  units; only pending and backordered units may be cancelled (DR reference §2), less
+  those already asked for and not yet answered. Emits ``POST
+  /fulfillment-cancellations`` at once, one per fulfillment order.
+* :class:`ReportShipment` / :class:`ReportCancellation` (third-party model, and digital
+  lines in the distributed model): facts the merchant's own fulfiller established,
+  validated against what remains of the DR order line. Their ``POST /fulfillments`` is
+  emitted by :mod:`drfulfillment.domain.reconcile` once the order allows it.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from drfulfillment.domain.commands import CancellationItem, Command, CreateFulfillmentCancellation
+from drfulfillment.domain.errors import QuantityExceeded, UnknownReference, UnsupportedInModel
+from drfulfillment.domain.inputs import (
+    ReportCancellation,
+    ReportShipment,
+    RequestCancellation,
+    RequestedUnits,
+    Tracking,
+)
+from drfulfillment.domain.ledger import line_ledger, outstanding_requested, remaining
+from drfulfillment.domain.state import (
+    FulfillmentOrder,
+    FulfillmentOrderLine,
+    IntegrationModel,
+    MerchantReport,
+    OrderState,
+    PendingCancellationRequest,
+    ReportKind,
+)
+
+__all__ = ["on_report", "on_request_cancellation"]
+
+Effects = tuple[OrderState, tuple[Command, ...]]
+
+
+def _totals(items: tuple[RequestedUnits, ...]) -> dict[str, tuple[int, int]]:
+    """``item_id -> (first index, total units)``; a line named twice is summed."""
+    out: dict[str, tuple[int, int]] = {}
+    for i, u in enumerate(items):
+        first, total = out.get(u.item_id, (i, 0))
+        out[u.item_id] = (first, total + u.quantity)
+    return out
+
+
+def _require_order(state: OrderState, request_id: str) -> None:
+    if not state.lines:
+        raise UnknownReference(
+            request_id, "orderId", f"order {state.order_id} is not known yet (no order event seen)"
+        )
+
+
+def on_request_cancellation(state: OrderState, req: RequestCancellation) -> Effects:
+    """Validate a cancellation request and emit ``POST /fulfillment-cancellations``."""
+    if state.model is IntegrationModel.THIRD_PARTY:
+        raise UnsupportedInModel(
+            req.request_id,
+            None,
+            "the third-party model has no fulfillment orders; use report_cancellation",
+        )
+    _require_order(state, req.request_id)
+    per_fo: dict[str, list[tuple[FulfillmentOrder, FulfillmentOrderLine, int]]] = {}
+    for item_id, (i, quantity) in _totals(req.items).items():
+        where = f"items[{i}]"
+        order_line = state.line(item_id)
+        if order_line is None:
+            raise UnknownReference(
+                req.request_id, f"{where}.itemId", f"order {state.order_id} has no line {item_id}"
+            )
+        candidates = [
+            (fo, ln) for fo in state.fulfillment_orders for ln in fo.lines if ln.upstream_id == item_id
+        ]
+        if not candidates:
+            why = (
+                "it is not physical, so it is in no fulfillment order; use report_cancellation"
+                if not order_line.physical
+                else "no fulfillment order holding it is known yet"
+            )
+            raise UnknownReference(req.request_id, f"{where}.itemId", f"line {item_id}: {why}")
+        fo, fo_line = candidates[0]
+        ledger = line_ledger(state, fo, fo_line)
+        asked = outstanding_requested(state, fo, fo_line)
+        available = ledger.cancellable - asked
+        if quantity > available:
+            raise QuantityExceeded(
+                req.request_id,
+                f"{where}.quantity",
+                f"line {item_id}: {quantity} to cancel but only {max(available, 0)} may be "
+                f"(pending {ledger.pending}, backordered {ledger.backordered}, already "
+                f"requested {asked}; shipped units can only be returned)",
+            )
+        per_fo.setdefault(fo.id, []).append((fo, fo_line, quantity))
+    commands: list[Command] = []
+    pending = list(state.cancellation_requests)
+    for fo_id in sorted(per_fo):
+        rows = per_fo[fo_id]
+        commands.append(
+            CreateFulfillmentCancellation(
+                key=f"fulfillment-cancellation:{req.request_id}:{fo_id}",
+                fulfillment_order_id=fo_id,
+                order_id=state.order_id,
+                items=tuple(
+                    CancellationItem(
+                        fulfillment_order_item_id=ln.id,
+                        fulfillment_order_item_upstream_id=ln.upstream_id,
+                        quantity=q,
+                    )
+                    for (_, ln, q) in rows
+                ),
+                reason=req.reason,
+            )
+        )
+        pending.append(
+            PendingCancellationRequest(
+                request_id=req.request_id,
+                fulfillment_order_id=fo_id,
+                units=tuple((ln.id, q) for (_, ln, q) in rows),
+            )
+        )
+    pending.sort(key=lambda r: (r.request_id, r.fulfillment_order_id))
+    return attrs.evolve(state, cancellation_requests=tuple(pending)), tuple(commands)
+
+
+def on_report(state: OrderState, req: ReportShipment | ReportCancellation) -> Effects:
+    """Record a merchant-reported shipment or cancellation after validating it."""
+    kind = ReportKind.SHIPMENT if isinstance(req, ReportShipment) else ReportKind.CANCELLATION
+    if state.model is IntegrationModel.ORCHESTRATED:
+        raise UnsupportedInModel(
+            req.request_id,
+            None,
+            "in the orchestrated model DR captures and cancels itself; nothing is reported",
+        )
+    _require_order(state, req.request_id)
+    for item_id, (i, quantity) in _totals(req.items).items():
+        where = f"items[{i}]"
+        line = state.line(item_id)
+        if line is None:
+            raise UnknownReference(
+                req.request_id, f"{where}.itemId", f"order {state.order_id} has no line {item_id}"
+            )
+        if state.model is IntegrationModel.DISTRIBUTED and line.physical:
+            raise UnsupportedInModel(
+                req.request_id,
+                f"{where}.itemId",
+                f"line {item_id} is physical: in the distributed model its fulfillment order's "
+                "events drive POST /fulfillments (use request_cancellation to cancel it)",
+            )
+        left = remaining(state, item_id)
+        if quantity > left:
+            raise QuantityExceeded(
+                req.request_id,
+                f"{where}.quantity",
+                f"line {item_id}: {quantity} to report {kind.value} but only {left} of "
+                f"{line.quantity} units are neither fulfilled nor cancelled",
+            )
+    record = MerchantReport(
+        request_id=req.request_id,
+        kind=kind,
+        items=tuple(RequestedUnits(i, q) for i, (_, q) in sorted(_totals(req.items).items())),
+        tracking=req.tracking if isinstance(req, ReportShipment) else Tracking(),
+    )
+    reports = tuple(sorted([*state.reports, record], key=lambda r: r.request_id))
+    return attrs.evolve(state, reports=reports), ()
