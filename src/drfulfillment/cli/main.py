@@ -38,7 +38,9 @@ def _load_catalog(path: str | None) -> dict[str, bool]:
         return {}
     with open(path, encoding="utf-8") as fh:
         data = json.load(fh)
-    if not isinstance(data, dict) or not all(isinstance(v, bool) for v in data.values()):
+    if not isinstance(data, dict) or not all(
+        isinstance(v, bool) for v in data.values()
+    ):
         msg = f"{path}: expected a JSON object of SKU id -> true/false (physical)"
         raise ValueError(msg)
     return {str(k): v for k, v in data.items()}
@@ -69,10 +71,12 @@ def replay(
             continue
         for command in outcome.commands:
             out.write(json.dumps(command_json(command)) + "\n")
-        for exc in outcome.dropped:
+        for dropped in outcome.dropped:
             refused = True
-            where = line_of.get(exc.input_id or "", number)
-            print(f"line {where}: {exc.input_id or '-'}: {_reason(exc)}", file=err)
+            where = line_of.get(dropped.input_id or "", number)
+            print(
+                f"line {where}: {dropped.input_id or '-'}: {_reason(dropped)}", file=err
+            )
         if progress and count % _PROGRESS_EVERY == 0:
             err.write(f"\r{count:,} lines")
             err.flush()
@@ -119,14 +123,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     model = IntegrationModel(args.model)
     if args.file == "-":
-        return replay(sys.stdin.buffer, model=model, catalog=catalog, out=sys.stdout, err=sys.stderr)
+        return replay(
+            sys.stdin.buffer,
+            model=model,
+            catalog=catalog,
+            out=sys.stdout,
+            err=sys.stderr,
+        )
     try:
         stream = open(args.file, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
-        print(f"drfulfillment: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        print(
+            f"drfulfillment: cannot read {args.file}: {exc.strerror}", file=sys.stderr
+        )
         return 2
     with stream:
-        return replay(stream, model=model, catalog=catalog, out=sys.stdout, err=sys.stderr)
+        return replay(
+            stream, model=model, catalog=catalog, out=sys.stdout, err=sys.stderr
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -92,7 +92,9 @@ def _structure(raw: Any, cls: type[T], input_id: str | None, path: str) -> T:
         field = ".".join(camel(part) for part in where.removeprefix("$.").split("."))
         raise MalformedInput(input_id, field or None, reason) from None
     except (TypeError, ValueError, AttributeError) as exc:
-        raise MalformedInput(input_id, path.removeprefix("$.") or None, str(exc)) from None
+        raise MalformedInput(
+            input_id, path.removeprefix("$.") or None, str(exc)
+        ) from None
 
 
 def _describe(exc: BaseException, _type: Any) -> str:
@@ -109,7 +111,9 @@ def _load(document: bytes | str | dict[str, Any]) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedInput(None, None, f"not valid JSON: {exc}") from None
     if not isinstance(raw, dict):
-        raise MalformedInput(None, None, f"expected a JSON object, got {type(raw).__name__}")
+        raise MalformedInput(
+            None, None, f"expected a JSON object, got {type(raw).__name__}"
+        )
     return raw
 
 
@@ -131,7 +135,9 @@ def parse_input(document: bytes | str | dict[str, Any]) -> Input:
         try:
             stamp = normalise_time(_structure(created, str, iid, "$.createdTime"))
         except ValueError:
-            raise MalformedInput(iid, "createdTime", f"not an ISO-8601 time: {created!r}") from None
+            raise MalformedInput(
+                iid, "createdTime", f"not an ISO-8601 time: {created!r}"
+            ) from None
     meta = EventMeta(id=iid, type=kind, created_time=stamp)
     parser = _PARSERS.get(kind)
     if parser is None and kind in ORDER_EVENT_TYPES:
@@ -146,7 +152,9 @@ def parse_input(document: bytes | str | dict[str, Any]) -> Input:
 
 
 def _order(meta: EventMeta, obj: dict[str, Any]) -> Input:
-    return OrderObserved(meta, _structure(obj, wire.Order, meta.id, "$.data.object").to_domain())
+    return OrderObserved(
+        meta, _structure(obj, wire.Order, meta.id, "$.data.object").to_domain()
+    )
 
 
 def _fulfillment_order(meta: EventMeta, obj: dict[str, Any]) -> Input:
@@ -184,10 +192,12 @@ _PARSERS: dict[str, Callable[[EventMeta, dict[str, Any]], Input]] = {
     "fulfillment_order.backordered": _backorder,
     "fulfillment_order.shipped": _shipment,
     "fulfillment.created": _fulfillment,
-    **{t: _cancellation for t in _CANCELLATION_STATES},
+    **dict.fromkeys(_CANCELLATION_STATES, _cancellation),
 }
 
-_REQUESTS: dict[str, type[RequestCancellation | ReportShipment | ReportCancellation]] = {
+_REQUESTS: dict[
+    str, type[RequestCancellation | ReportShipment | ReportCancellation]
+] = {
     "request_cancellation": RequestCancellation,
     "report_shipment": ReportShipment,
     "report_cancellation": ReportCancellation,
@@ -201,7 +211,9 @@ def _parse_request(raw: dict[str, Any]) -> Input:
     cls = _REQUESTS.get(kind) if isinstance(kind, str) else None
     if cls is None:
         known = ", ".join(sorted(_REQUESTS))
-        raise MalformedInput(request_id, "request", f"unknown request {kind!r} (known: {known})")
+        raise MalformedInput(
+            request_id, "request", f"unknown request {kind!r} (known: {known})"
+        )
     if request_id is None:
         raise MalformedInput(None, "id", "required field missing (the request id)")
     body = {k: v for k, v in raw.items() if k not in ("request", "id")}

@@ -107,23 +107,29 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(bool, _bool)
     conv.register_structure_hook(Decimal, _decimal)
     conv.register_unstructure_hook(Decimal, _decimal_out)
-    for status in (OrderStatus, CancellationStatus, FulfillmentOrderStatus, LineItemStatus):
-        conv.register_structure_hook(status | None, _tolerant(status))  # type: ignore[operator]
-    conv.register_unstructure_hook(frozenset, lambda v: sorted(conv.unstructure(x) for x in v))
+    for status in (
+        OrderStatus,
+        CancellationStatus,
+        FulfillmentOrderStatus,
+        LineItemStatus,
+    ):
+        conv.register_structure_hook(status | None, _tolerant(status))
+    conv.register_unstructure_hook_func(
+        lambda t: t is frozenset or getattr(t, "__origin__", None) is frozenset,
+        lambda v: sorted(conv.unstructure(x) for x in v),
+    )
     conv.register_structure_hook_factory(
-        attrs.has,
-        lambda cl: make_dict_structure_fn(
-            cl, conv, **{a.name: override(rename=camel(a.name)) for a in attrs.fields(cl)}
-        ),
+        attrs.has, lambda cl: make_dict_structure_fn(cl, conv, **_renames(cl))
     )
     conv.register_unstructure_hook_factory(
-        attrs.has,
-        lambda cl: make_dict_unstructure_fn(
-            cl, conv, **{a.name: override(rename=camel(a.name)) for a in attrs.fields(cl)}
-        ),
+        attrs.has, lambda cl: make_dict_unstructure_fn(cl, conv, **_renames(cl))
     )
-    configure_tagged_union(Input, conv, tag_name="kind")  # type: ignore[arg-type]
+    configure_tagged_union(Input, conv, tag_name="kind")
     return conv
+
+
+def _renames(cl: type) -> dict[str, Any]:
+    return {a.name: override(rename=camel(a.name)) for a in attrs.fields(cl)}
 
 
 def _decimal_out(value: Decimal) -> int | float:

@@ -113,7 +113,10 @@ def command_json(command: Command) -> dict[str, Any]:
     commands: ``{"command", "idempotencyKey", ...their fields}``, no ``method``.
     """
     name = type(command).__name__
-    if isinstance(command, CreateFulfillmentOrder | CreateFulfillment | CreateFulfillmentCancellation):
+    if isinstance(
+        command,
+        CreateFulfillmentOrder | CreateFulfillment | CreateFulfillmentCancellation,
+    ):
         method, path, body = render_request(command)
         return {
             "command": name,

@@ -18,7 +18,13 @@ from drfulfillment.codecs.json import make_converter
 from drfulfillment.domain.errors import MalformedInput
 from drfulfillment.domain.state import OrderState
 
-__all__ = ["SCHEMA_VERSION", "dump_state", "load_state", "state_from_json", "state_to_json"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "dump_state",
+    "load_state",
+    "state_from_json",
+    "state_to_json",
+]
 
 SCHEMA_VERSION = 1
 
@@ -37,10 +43,14 @@ def state_from_json(document: dict[str, Any]) -> OrderState:
     """Read a versioned document, upgrading it if it is older."""
     version = document.get("schemaVersion")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise MalformedInput(None, "schemaVersion", f"not a schema version: {version!r}")
+        raise MalformedInput(
+            None, "schemaVersion", f"not a schema version: {version!r}"
+        )
     if version > SCHEMA_VERSION:
         raise MalformedInput(
-            None, "schemaVersion", f"version {version} is newer than this library's {SCHEMA_VERSION}"
+            None,
+            "schemaVersion",
+            f"version {version} is newer than this library's {SCHEMA_VERSION}",
         )
     while version < SCHEMA_VERSION:
         document = _UPGRADES[version](document)

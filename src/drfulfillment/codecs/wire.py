@@ -119,7 +119,9 @@ class Shipment:
             fulfillment_order_id=self.fulfillment_order_id,
             fulfillment_order_upstream_id=self.fulfillment_order_upstream_id,
             tracking=inputs.Tracking(
-                company=self.tracking_company, number=self.tracking_number, url=self.tracking_url
+                company=self.tracking_company,
+                number=self.tracking_number,
+                url=self.tracking_url,
             ),
             items=self.items,
         )

@@ -50,8 +50,16 @@ from drfulfillment.domain.inputs import (
     ShipmentObserved,
     UnknownEvent,
 )
-from drfulfillment.domain.ledger import check_invariants, fulfillment_order_status, line_ledger
-from drfulfillment.domain.lifecycles import FULFILLMENT_ORDER, LINE_ITEM, CancellationStatus
+from drfulfillment.domain.ledger import (
+    check_invariants,
+    fulfillment_order_status,
+    line_ledger,
+)
+from drfulfillment.domain.lifecycles import (
+    FULFILLMENT_ORDER,
+    LINE_ITEM,
+    CancellationStatus,
+)
 from drfulfillment.domain.reconcile import reconcile
 from drfulfillment.domain.requests import on_report, on_request_cancellation
 from drfulfillment.domain.state import OrderState, Waiting
@@ -83,7 +91,9 @@ def input_id(inp: Input) -> str:
     return inp.meta.id
 
 
-def _merge(state: OrderState, inp: Input, catalog: Mapping[str, bool]) -> tuple[OrderState, tuple[Command, ...]]:
+def _merge(
+    state: OrderState, inp: Input, catalog: Mapping[str, bool]
+) -> tuple[OrderState, tuple[Command, ...]]:
     match inp:
         case OrderObserved():
             return on_order(state, inp, catalog)
@@ -99,7 +109,9 @@ def _merge(state: OrderState, inp: Input, catalog: Mapping[str, bool]) -> tuple[
             return on_request_cancellation(state, inp)
         case ReportShipment() | ReportCancellation():
             return on_report(state, inp)
-        case FulfillmentObserved() | UnknownEvent():  # pragma: no cover - filtered by decide
+        case (
+            FulfillmentObserved() | UnknownEvent()
+        ):  # pragma: no cover - filtered by decide
             return state, ()
 
 
@@ -111,7 +123,9 @@ def _cancelled_by_line(state: OrderState) -> dict[tuple[str, str], tuple[str, in
     }
 
 
-def _check_and_notify(old: OrderState, new: OrderState, iid: str) -> tuple[Command, ...]:
+def _check_and_notify(
+    old: OrderState, new: OrderState, iid: str
+) -> tuple[Command, ...]:
     """Check derived state changes against the lifecycles; notify cancellations."""
     check_invariants(new, iid)
     for fo in new.fulfillment_orders:
@@ -146,7 +160,9 @@ def _check_and_notify(old: OrderState, new: OrderState, iid: str) -> tuple[Comma
                     quantity=now - then,
                 )
             )
-    rejected_before = {c.id for c in old.cancellations if c.status is CancellationStatus.REJECTED}
+    rejected_before = {
+        c.id for c in old.cancellations if c.status is CancellationStatus.REJECTED
+    }
     for c in new.cancellations:
         if c.status is CancellationStatus.REJECTED and c.id not in rejected_before:
             notes.append(
@@ -159,7 +175,9 @@ def _check_and_notify(old: OrderState, new: OrderState, iid: str) -> tuple[Comma
     return tuple(notes)
 
 
-def _apply(state: OrderState, inp: Input, catalog: Mapping[str, bool]) -> tuple[OrderState, tuple[Command, ...]]:
+def _apply(
+    state: OrderState, inp: Input, catalog: Mapping[str, bool]
+) -> tuple[OrderState, tuple[Command, ...]]:
     """Apply one input; raises ``Wait`` or ``InputRefused``."""
     iid = input_id(inp)
     try:
@@ -189,13 +207,20 @@ def decide(
         new, commands = _apply(state, inp, catalog)
     except Wait as wait:
         kept = _keep_details(state, inp, catalog)
-        waiting = tuple(sorted([*kept.waiting, Waiting(iid, inp, wait.reason)], key=lambda w: w.input_id))
+        waiting = tuple(
+            sorted(
+                [*kept.waiting, Waiting(iid, inp, wait.reason)],
+                key=lambda w: w.input_id,
+            )
+        )
         return Decision(attrs.evolve(kept, waiting=waiting), outcome="waiting")
     new, more, released, dropped = _release(new, catalog)
     return Decision(new, commands + more, "applied", released, dropped)
 
 
-def _keep_details(state: OrderState, inp: Input, catalog: Mapping[str, bool]) -> OrderState:
+def _keep_details(
+    state: OrderState, inp: Input, catalog: Mapping[str, bool]
+) -> OrderState:
     """A waiting order event still teaches the order's lines and details."""
     if not isinstance(inp, OrderObserved):
         return state
@@ -218,7 +243,9 @@ def _release(
     while progress and state.waiting:
         progress = False
         for w in state.waiting:
-            rest = attrs.evolve(state, waiting=tuple(x for x in state.waiting if x is not w))
+            rest = attrs.evolve(
+                state, waiting=tuple(x for x in state.waiting if x is not w)
+            )
             try:
                 state, more = _apply(rest, w.input, catalog)
             except Wait:

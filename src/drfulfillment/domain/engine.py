@@ -81,15 +81,21 @@ class Engine:
             case RequestCancellation() | ReportShipment() | ReportCancellation():
                 return inp.order_id, None
             case FulfillmentOrderObserved():
-                fo_id, named = inp.fulfillment_order.id, inp.fulfillment_order.upstream_id
+                fo_id: str | None = inp.fulfillment_order.id
+                named = inp.fulfillment_order.upstream_id
             case BackorderObserved():
                 fo_id, named = inp.fulfillment_order_id, inp.upstream_id
             case ShipmentObserved():
                 fo_id = inp.shipment.fulfillment_order_id
                 named = inp.shipment.fulfillment_order_upstream_id
             case CancellationObserved():
-                fo_id, named = inp.cancellation.fulfillment_order_id, inp.cancellation.upstream_id
-            case FulfillmentObserved() | UnknownEvent():  # pragma: no cover - skipped earlier
+                fo_id, named = (
+                    inp.cancellation.fulfillment_order_id,
+                    inp.cancellation.upstream_id,
+                )
+            case (
+                FulfillmentObserved() | UnknownEvent()
+            ):  # pragma: no cover - skipped earlier
                 return None, None
         known = self._fo_index.get(fo_id) if fo_id is not None else None
         if known is not None and named is not None and named != known:
@@ -101,11 +107,15 @@ class Engine:
         order_id = named or known
         if order_id is None and fo_id is None:
             raise MalformedInput(
-                input_id(inp), "data.object.id", "names neither a fulfillment order nor an order"
+                input_id(inp),
+                "data.object.id",
+                "names neither a fulfillment order nor an order",
             )
         if order_id is None and isinstance(inp, FulfillmentOrderObserved):
             raise MalformedInput(
-                input_id(inp), "data.object.upstreamId", "the order id (upstreamId) is missing"
+                input_id(inp),
+                "data.object.upstreamId",
+                "the order id (upstreamId) is missing",
             )
         return order_id, fo_id
 
@@ -122,7 +132,9 @@ class Engine:
                 return Outcome((), "duplicate")
             parked.append(Waiting(iid, inp, f"fulfillment order {fo_id}"))
             return Outcome((), "waiting")
-        state = self.orders.get(order_id) or OrderState(order_id=order_id, model=self.model)
+        state = self.orders.get(order_id) or OrderState(
+            order_id=order_id, model=self.model
+        )
         decision = decide(state, inp, catalog=self.catalog)
         commands = decision.commands
         released = list(decision.released)
@@ -137,7 +149,9 @@ class Engine:
                 commands += more.commands
                 released += [w.input_id, *more.released]
                 dropped += more.dropped
-        return Outcome(commands, decision.outcome, order_id, tuple(released), tuple(dropped))
+        return Outcome(
+            commands, decision.outcome, order_id, tuple(released), tuple(dropped)
+        )
 
     def waiting(self) -> list[Waiting]:
         """Every input still waiting for what it depends on, by input id."""

@@ -19,7 +19,7 @@ __all__ = [
 ]
 
 
-class InputRefused(Exception):
+class InputRefused(Exception):  # noqa: N818 - a refusal, named for what it is
     """An event or request that cannot be applied; state is left exactly as it was."""
 
     def __init__(self, input_id: str | None, field: str | None, reason: str) -> None:

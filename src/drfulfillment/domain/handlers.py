@@ -13,7 +13,11 @@ from collections.abc import Mapping
 
 import attrs
 
-from drfulfillment.domain.commands import Command, NotifyCustomerOfBackorder, NotifyCustomerOfShipment
+from drfulfillment.domain.commands import (
+    Command,
+    NotifyCustomerOfBackorder,
+    NotifyCustomerOfShipment,
+)
 from drfulfillment.domain.errors import (
     ConflictingInput,
     IllegalTransition,
@@ -94,7 +98,9 @@ def _merge_details(old: OrderDetails | None, snap: OrderObserved) -> OrderDetail
     return attrs.evolve(old, **changes) if changes else old
 
 
-def _merge_lines(state: OrderState, inp: OrderObserved, catalog: Mapping[str, bool]) -> tuple[OrderLine, ...]:
+def _merge_lines(
+    state: OrderState, inp: OrderObserved, catalog: Mapping[str, bool]
+) -> tuple[OrderLine, ...]:
     items = inp.order.items
     if not state.lines:
         lines = []
@@ -117,7 +123,9 @@ def _merge_lines(state: OrderState, inp: OrderObserved, catalog: Mapping[str, bo
         known = state.line(item.id)
         if known is None:
             raise ConflictingInput(
-                inp.meta.id, f"data.object.items[{i}].id", f"order line {item.id} is new to order {state.order_id}"
+                inp.meta.id,
+                f"data.object.items[{i}].id",
+                f"order line {item.id} is new to order {state.order_id}",
             )
         if known.quantity != item.quantity:
             raise ConflictingInput(
@@ -136,17 +144,22 @@ def _fully_reported(state: OrderState) -> str | None:
     return None
 
 
-def on_order(state: OrderState, inp: OrderObserved, catalog: Mapping[str, bool]) -> Effects:
+def on_order(
+    state: OrderState, inp: OrderObserved, catalog: Mapping[str, bool]
+) -> Effects:
     """Merge the order's lines and details; move to its newer status."""
     state = attrs.evolve(
-        state, lines=_merge_lines(state, inp, catalog), details=_merge_details(state.details, inp)
+        state,
+        lines=_merge_lines(state, inp, catalog),
+        details=_merge_details(state.details, inp),
     )
     new = inp.order.state
     stamp = (inp.meta.created_time, inp.meta.id)
     if new is None or (state.status_stamp is not None and stamp <= state.status_stamp):
         return state, ()
     closing = new in _CLOSING or (
-        new is OrderStatus.CANCELLED and OrderStatus.ACCEPTED.value in inp.order.state_transitions
+        new is OrderStatus.CANCELLED
+        and OrderStatus.ACCEPTED.value in inp.order.state_transitions
     )
     if closing and state.model is not IntegrationModel.ORCHESTRATED:
         why = _fully_reported(state)
@@ -164,7 +177,13 @@ def on_fulfillment_order(state: OrderState, inp: FulfillmentOrderObserved) -> Ef
     lines = {ln.id: ln for ln in existing.lines} if existing else {}
     for i, item in enumerate(fo.items):
         where = f"data.object.items[{i}]"
-        buckets = (item.pending, item.backordered, item.shipped, item.cancelled, item.returned)
+        buckets = (
+            item.pending,
+            item.backordered,
+            item.shipped,
+            item.cancelled,
+            item.returned,
+        )
         if any(b is not None for b in buckets):
             total = sum(b or 0 for b in buckets)
             if total != item.quantity:
@@ -176,7 +195,9 @@ def on_fulfillment_order(state: OrderState, inp: FulfillmentOrderObserved) -> Ef
                     f"{item.returned or 0}) add up to {total}, not its quantity {item.quantity}",
                 )
         if item.upstream_id is None:
-            raise MalformedInput(inp.meta.id, f"{where}.upstreamId", "the order line id is missing")
+            raise MalformedInput(
+                inp.meta.id, f"{where}.upstreamId", "the order line id is missing"
+            )
         old = lines.get(item.id)
         if old is None:
             old = FulfillmentOrderLine(
@@ -191,7 +212,9 @@ def on_fulfillment_order(state: OrderState, inp: FulfillmentOrderObserved) -> Ef
             )
         lines[item.id] = attrs.evolve(
             old,
-            seen_shipped=max(old.seen_shipped, (item.shipped or 0) + (item.returned or 0)),
+            seen_shipped=max(
+                old.seen_shipped, (item.shipped or 0) + (item.returned or 0)
+            ),
             seen_returned=max(old.seen_returned, item.returned or 0),
             seen_cancelled=max(old.seen_cancelled, item.cancelled or 0),
             seen_backordered=max(old.seen_backordered, item.backordered or 0),
@@ -221,7 +244,9 @@ def _find_fo(state: OrderState, fo_id: str | None) -> FulfillmentOrder | None:
 def _replace_fo(state: OrderState, fo: FulfillmentOrder) -> OrderState:
     return attrs.evolve(
         state,
-        fulfillment_orders=tuple(fo if f.id == fo.id else f for f in state.fulfillment_orders),
+        fulfillment_orders=tuple(
+            fo if f.id == fo.id else f for f in state.fulfillment_orders
+        ),
     )
 
 
@@ -229,7 +254,9 @@ def on_backorder(state: OrderState, inp: BackorderObserved) -> Effects:
     """Record DR's backorder total per line; notify the customer of each increase once."""
     fo = _find_fo(state, inp.fulfillment_order_id)
     if fo is None:
-        raise Wait(f"fulfillment order {inp.fulfillment_order_id or 'of order ' + state.order_id}")
+        raise Wait(
+            f"fulfillment order {inp.fulfillment_order_id or 'of order ' + state.order_id}"
+        )
     lines = list(fo.lines)
     notes: list[Command] = []
     for i, item in enumerate(inp.items):
@@ -239,13 +266,19 @@ def on_backorder(state: OrderState, inp: BackorderObserved) -> Effects:
                 k
                 for k, ln in enumerate(lines)
                 if (item.id is not None and ln.id == item.id)
-                or (item.id is None and item.upstream_id is not None and ln.upstream_id == item.upstream_id)
+                or (
+                    item.id is None
+                    and item.upstream_id is not None
+                    and ln.upstream_id == item.upstream_id
+                )
             ),
             None,
         )
         if idx is None:
             raise UnknownReference(
-                inp.meta.id, f"{where}.id", f"fulfillment order {fo.id} has no line {item.id or item.upstream_id}"
+                inp.meta.id,
+                f"{where}.id",
+                f"fulfillment order {fo.id} has no line {item.id or item.upstream_id}",
             )
         line = lines[idx]
         if item.total_backordered > line.quantity:
@@ -311,7 +344,11 @@ def on_shipment(state: OrderState, inp: ShipmentObserved) -> Effects:
     known = next((x for x in state.shipments if x.id == s.id), None)
     if known is not None:
         if known.lines != record.lines:
-            raise ConflictingInput(inp.meta.id, "data.object.items", f"shipment {s.id} was seen with other lines")
+            raise ConflictingInput(
+                inp.meta.id,
+                "data.object.items",
+                f"shipment {s.id} was seen with other lines",
+            )
         return state, ()
     note = NotifyCustomerOfShipment(
         key=f"notify:shipment:{s.id}",
@@ -339,7 +376,10 @@ def on_cancellation(state: OrderState, inp: CancellationObserved) -> Effects:
                 f"{where}.fulfillmentOrderItemId",
                 f"fulfillment order {fo.id} has no line {item.fulfillment_order_item_id}",
             )
-        if item.quantity_accepted is not None and item.quantity_accepted > item.quantity:
+        if (
+            item.quantity_accepted is not None
+            and item.quantity_accepted > item.quantity
+        ):
             raise QuantityExceeded(
                 inp.meta.id,
                 f"{where}.quantityAccepted",
@@ -361,7 +401,10 @@ def on_cancellation(state: OrderState, inp: CancellationObserved) -> Effects:
     )
     known = next((x for x in state.cancellations if x.id == c.id), None)
     if known is not None:
-        if FULFILLMENT_CANCELLATION.can_reach(status, known.status) and status is not known.status:
+        if (
+            FULFILLMENT_CANCELLATION.can_reach(status, known.status)
+            and status is not known.status
+        ):
             return state, ()
         if not FULFILLMENT_CANCELLATION.can_reach(known.status, status):
             raise IllegalTransition(
@@ -372,5 +415,6 @@ def on_cancellation(state: OrderState, inp: CancellationObserved) -> Effects:
         if status is known.status and not record.lines:
             return state, ()
     others = [x for x in state.cancellations if x.id != c.id]
-    return attrs.evolve(state, cancellations=tuple(sorted([*others, record], key=lambda x: x.id))), ()
-
+    return attrs.evolve(
+        state, cancellations=tuple(sorted([*others, record], key=lambda x: x.id))
+    ), ()

@@ -143,11 +143,21 @@ class FulfillmentOrderItemSnapshot:
     upstream_id: str | None = None
     inventory_item_id: str | None = None
     quantity: int = attrs.field(validator=_nonneg)
-    pending: int | None = attrs.field(default=None, validator=attrs.validators.optional(_nonneg))
-    backordered: int | None = attrs.field(default=None, validator=attrs.validators.optional(_nonneg))
-    shipped: int | None = attrs.field(default=None, validator=attrs.validators.optional(_nonneg))
-    cancelled: int | None = attrs.field(default=None, validator=attrs.validators.optional(_nonneg))
-    returned: int | None = attrs.field(default=None, validator=attrs.validators.optional(_nonneg))
+    pending: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_nonneg)
+    )
+    backordered: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_nonneg)
+    )
+    shipped: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_nonneg)
+    )
+    cancelled: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_nonneg)
+    )
+    returned: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_nonneg)
+    )
 
 
 @attrs.frozen(kw_only=True)

@@ -23,7 +23,11 @@ from __future__ import annotations
 
 import attrs
 
-from drfulfillment.domain.errors import ConflictingInput, LedgerViolation, QuantityExceeded
+from drfulfillment.domain.errors import (
+    ConflictingInput,
+    LedgerViolation,
+    QuantityExceeded,
+)
 from drfulfillment.domain.lifecycles import (
     FulfillmentOrderStatus,
     LineItemStatus,
@@ -77,7 +81,9 @@ class LineLedger:
         return LineItemStatus.PENDING
 
 
-def _shipped_units(state: OrderState, fo: FulfillmentOrder, line: FulfillmentOrderLine) -> int:
+def _shipped_units(
+    state: OrderState, fo: FulfillmentOrder, line: FulfillmentOrderLine
+) -> int:
     return sum(
         sl.quantity
         for s in state.shipments
@@ -97,7 +103,9 @@ def line_ledger(
     """Derive the buckets of ``line``; refuse facts that overflow its quantity."""
     ever_shipped = max(_shipped_units(state, fo, line), line.seen_shipped)
     accepted = sum(
-        c.accepted_units(line.id) for c in state.cancellations if c.fulfillment_order_id == fo.id
+        c.accepted_units(line.id)
+        for c in state.cancellations
+        if c.fulfillment_order_id == fo.id
     )
     cancelled = max(line.seen_cancelled, accepted)
     returned = line.seen_returned
@@ -127,9 +135,13 @@ def line_ledger(
     )
 
 
-def fulfillment_order_status(state: OrderState, fo: FulfillmentOrder) -> FulfillmentOrderStatus:
+def fulfillment_order_status(
+    state: OrderState, fo: FulfillmentOrder
+) -> FulfillmentOrderStatus:
     """The FO state derived from its lines' buckets."""
-    return derive_fulfillment_order_status(line_ledger(state, fo, ln).status for ln in fo.lines)
+    return derive_fulfillment_order_status(
+        line_ledger(state, fo, ln).status for ln in fo.lines
+    )
 
 
 def known_cancelled(state: OrderState, item_id: str) -> int:
@@ -160,7 +172,9 @@ def reported_by_merchant(state: OrderState, item_id: str, kind: ReportKind) -> i
     )
 
 
-def outstanding_requested(state: OrderState, fo: FulfillmentOrder, line: FulfillmentOrderLine) -> int:
+def outstanding_requested(
+    state: OrderState, fo: FulfillmentOrder, line: FulfillmentOrderLine
+) -> int:
     """Units asked to be cancelled by our requests and not yet cancelled or refused.
 
     Requests and DR's cancellations cannot be matched one to one (DR's cancellation id
@@ -175,7 +189,9 @@ def outstanding_requested(state: OrderState, fo: FulfillmentOrder, line: Fulfill
         if fo_item == line.id
     )
     refused = sum(
-        c.refused_units(line.id) for c in state.cancellations if c.fulfillment_order_id == fo.id
+        c.refused_units(line.id)
+        for c in state.cancellations
+        if c.fulfillment_order_id == fo.id
     )
     return max(0, requested - line_ledger(state, fo, line).cancelled - refused)
 

@@ -30,7 +30,12 @@ from drfulfillment.domain.errors import LedgerViolation, MalformedInput
 from drfulfillment.domain.inputs import Party
 from drfulfillment.domain.ledger import known_cancelled
 from drfulfillment.domain.lifecycles import POST_FULFILLMENTS_ALLOWED
-from drfulfillment.domain.state import IntegrationModel, OrderLine, OrderState, ReportKind
+from drfulfillment.domain.state import (
+    IntegrationModel,
+    OrderLine,
+    OrderState,
+    ReportKind,
+)
 
 __all__ = ["reconcile"]
 
@@ -72,7 +77,10 @@ def _create_fulfillment_order(state: OrderState, input_id: str | None) -> Effect
             f"data.object.{missing[0]}",
             "a fulfillment order cannot be created without " + ", ".join(missing),
         )
-    assert d.currency and d.created_time and d.ship_to and d.service_level
+    assert d.currency is not None
+    assert d.created_time is not None
+    assert d.ship_to is not None
+    assert d.service_level is not None
     command = CreateFulfillmentOrder(
         key=f"fulfillment-order:{state.order_id}",
         order_id=state.order_id,
@@ -99,11 +107,15 @@ def _create_fulfillment_order(state: OrderState, input_id: str | None) -> Effect
     return attrs.evolve(state, fulfillment_order_requested=True), (command,)
 
 
-def _add(lines: dict[str, OrderLine], item_id: str, *, fulfilled: int = 0, cancelled: int = 0) -> None:
+def _add(
+    lines: dict[str, OrderLine], item_id: str, *, fulfilled: int = 0, cancelled: int = 0
+) -> None:
     line = lines[item_id]
     if fulfilled + cancelled > line.unreported:
         raise LedgerViolation(
-            None, None, f"order line {item_id}: reporting more than its unreported units"
+            None,
+            None,
+            f"order line {item_id}: reporting more than its unreported units",
         )
     lines[item_id] = attrs.evolve(
         line, fulfilled=line.fulfilled + fulfilled, cancelled=line.cancelled + cancelled
@@ -126,7 +138,11 @@ def _report(state: OrderState) -> Effects:
                     order_id=state.order_id,
                     shipment_id=s.id,
                     items=tuple(
-                        FulfillmentItem(item_id=sl.item_id, quantity=sl.quantity, shipment_item_id=sl.id)
+                        FulfillmentItem(
+                            item_id=sl.item_id,
+                            quantity=sl.quantity,
+                            shipment_item_id=sl.id,
+                        )
                         for sl in s.lines
                     ),
                     tracking=s.tracking,
@@ -134,7 +150,9 @@ def _report(state: OrderState) -> Effects:
             )
             shipments[k] = attrs.evolve(s, reported=True)
         owed = []
-        for item_id in sorted({ln.upstream_id for fo in state.fulfillment_orders for ln in fo.lines}):
+        for item_id in sorted(
+            {ln.upstream_id for fo in state.fulfillment_orders for ln in fo.lines}
+        ):
             before = lines[item_id].cancelled
             delta = known_cancelled(state, item_id) - before
             if delta > 0:
@@ -146,7 +164,10 @@ def _report(state: OrderState) -> Effects:
                 CreateFulfillment(
                     key=f"fulfillment:cancel:{state.order_id}:{span}",
                     order_id=state.order_id,
-                    items=tuple(FulfillmentItem(item_id=i, cancel_quantity=d) for (i, _, d) in owed),
+                    items=tuple(
+                        FulfillmentItem(item_id=i, cancel_quantity=d)
+                        for (i, _, d) in owed
+                    ),
                 )
             )
     reports = list(state.reports)
@@ -155,7 +176,12 @@ def _report(state: OrderState) -> Effects:
             continue
         shipped = r.kind is ReportKind.SHIPMENT
         for u in r.items:
-            _add(lines, u.item_id, fulfilled=u.quantity if shipped else 0, cancelled=0 if shipped else u.quantity)
+            _add(
+                lines,
+                u.item_id,
+                fulfilled=u.quantity if shipped else 0,
+                cancelled=0 if shipped else u.quantity,
+            )
         commands.append(
             CreateFulfillment(
                 key=f"fulfillment:request:{r.request_id}",
@@ -184,7 +210,10 @@ def _report(state: OrderState) -> Effects:
 def reconcile(state: OrderState, input_id: str | None) -> Effects:
     """Emit every API command the order is owed and allowed now; record them as reported."""
     state, created = _create_fulfillment_order(state, input_id)
-    if state.model is IntegrationModel.ORCHESTRATED or state.status not in POST_FULFILLMENTS_ALLOWED:
+    if (
+        state.model is IntegrationModel.ORCHESTRATED
+        or state.status not in POST_FULFILLMENTS_ALLOWED
+    ):
         return state, created
     state, reported = _report(state)
     return state, created + reported

@@ -14,8 +14,16 @@ from __future__ import annotations
 
 import attrs
 
-from drfulfillment.domain.commands import CancellationItem, Command, CreateFulfillmentCancellation
-from drfulfillment.domain.errors import QuantityExceeded, UnknownReference, UnsupportedInModel
+from drfulfillment.domain.commands import (
+    CancellationItem,
+    Command,
+    CreateFulfillmentCancellation,
+)
+from drfulfillment.domain.errors import (
+    QuantityExceeded,
+    UnknownReference,
+    UnsupportedInModel,
+)
 from drfulfillment.domain.inputs import (
     ReportCancellation,
     ReportShipment,
@@ -51,7 +59,9 @@ def _totals(items: tuple[RequestedUnits, ...]) -> dict[str, tuple[int, int]]:
 def _require_order(state: OrderState, request_id: str) -> None:
     if not state.lines:
         raise UnknownReference(
-            request_id, "orderId", f"order {state.order_id} is not known yet (no order event seen)"
+            request_id,
+            "orderId",
+            f"order {state.order_id} is not known yet (no order event seen)",
         )
 
 
@@ -70,10 +80,15 @@ def on_request_cancellation(state: OrderState, req: RequestCancellation) -> Effe
         order_line = state.line(item_id)
         if order_line is None:
             raise UnknownReference(
-                req.request_id, f"{where}.itemId", f"order {state.order_id} has no line {item_id}"
+                req.request_id,
+                f"{where}.itemId",
+                f"order {state.order_id} has no line {item_id}",
             )
         candidates = [
-            (fo, ln) for fo in state.fulfillment_orders for ln in fo.lines if ln.upstream_id == item_id
+            (fo, ln)
+            for fo in state.fulfillment_orders
+            for ln in fo.lines
+            if ln.upstream_id == item_id
         ]
         if not candidates:
             why = (
@@ -81,7 +96,9 @@ def on_request_cancellation(state: OrderState, req: RequestCancellation) -> Effe
                 if not order_line.physical
                 else "no fulfillment order holding it is known yet"
             )
-            raise UnknownReference(req.request_id, f"{where}.itemId", f"line {item_id}: {why}")
+            raise UnknownReference(
+                req.request_id, f"{where}.itemId", f"line {item_id}: {why}"
+            )
         fo, fo_line = candidates[0]
         ledger = line_ledger(state, fo, fo_line)
         asked = outstanding_requested(state, fo, fo_line)
@@ -128,7 +145,11 @@ def on_request_cancellation(state: OrderState, req: RequestCancellation) -> Effe
 
 def on_report(state: OrderState, req: ReportShipment | ReportCancellation) -> Effects:
     """Record a merchant-reported shipment or cancellation after validating it."""
-    kind = ReportKind.SHIPMENT if isinstance(req, ReportShipment) else ReportKind.CANCELLATION
+    kind = (
+        ReportKind.SHIPMENT
+        if isinstance(req, ReportShipment)
+        else ReportKind.CANCELLATION
+    )
     if state.model is IntegrationModel.ORCHESTRATED:
         raise UnsupportedInModel(
             req.request_id,
@@ -141,7 +162,9 @@ def on_report(state: OrderState, req: ReportShipment | ReportCancellation) -> Ef
         line = state.line(item_id)
         if line is None:
             raise UnknownReference(
-                req.request_id, f"{where}.itemId", f"order {state.order_id} has no line {item_id}"
+                req.request_id,
+                f"{where}.itemId",
+                f"order {state.order_id} has no line {item_id}",
             )
         if state.model is IntegrationModel.DISTRIBUTED and line.physical:
             raise UnsupportedInModel(
@@ -161,7 +184,9 @@ def on_report(state: OrderState, req: ReportShipment | ReportCancellation) -> Ef
     record = MerchantReport(
         request_id=req.request_id,
         kind=kind,
-        items=tuple(RequestedUnits(i, q) for i, (_, q) in sorted(_totals(req.items).items())),
+        items=tuple(
+            RequestedUnits(i, q) for i, (_, q) in sorted(_totals(req.items).items())
+        ),
         tracking=req.tracking if isinstance(req, ReportShipment) else Tracking(),
     )
     reports = tuple(sorted([*state.reports, record], key=lambda r: r.request_id))

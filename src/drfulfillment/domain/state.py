@@ -156,12 +156,16 @@ class Cancellation:
     def refused_units(self, fulfillment_order_item_id: str) -> int:
         """Units of the line the fulfiller will not cancel."""
         lines = [
-            ln for ln in self.lines if ln.fulfillment_order_item_id == fulfillment_order_item_id
+            ln
+            for ln in self.lines
+            if ln.fulfillment_order_item_id == fulfillment_order_item_id
         ]
         if self.status is CancellationStatus.REJECTED:
             return sum(ln.quantity for ln in lines)
         if self.status is CancellationStatus.ACCEPTED:
-            return sum(ln.quantity - ln.accepted for ln in lines if ln.accepted is not None)
+            return sum(
+                ln.quantity - ln.accepted for ln in lines if ln.accepted is not None
+            )
         return 0
 
 
@@ -233,4 +237,6 @@ class OrderState:
 
     def fulfillment_order(self, fulfillment_order_id: str) -> FulfillmentOrder | None:
         """The fulfillment order, if known."""
-        return next((f for f in self.fulfillment_orders if f.id == fulfillment_order_id), None)
+        return next(
+            (f for f in self.fulfillment_orders if f.id == fulfillment_order_id), None
+        )

@@ -68,8 +68,8 @@ class Rulebook(Generic[S]):
         steps: dict[tuple[S, str], set[S]] = {}
         edges: dict[S, set[S]] = {s: set() for s in states}
         for trigger, event in self.machine.events.items():
-            for source_name, transitions in event.transitions.items():
-                for transition in transitions:
+            for source_name, found in event.transitions.items():
+                for transition in found:
                     dest_name = transition.dest or source_name
                     src, dst = by_value[source_name], by_value[dest_name]
                     steps.setdefault((src, trigger), set()).add(dst)

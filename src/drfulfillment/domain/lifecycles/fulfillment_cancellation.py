@@ -29,8 +29,16 @@ class CancellationStatus(enum.Enum):
 
 
 FULFILLMENT_CANCELLATION_TRANSITIONS: Final[tuple[TransitionSpec, ...]] = (
-    {"trigger": "fulfillment_cancellation.accepted", "source": "pending", "dest": "accepted"},
-    {"trigger": "fulfillment_cancellation.rejected", "source": "pending", "dest": "rejected"},
+    {
+        "trigger": "fulfillment_cancellation.accepted",
+        "source": "pending",
+        "dest": "accepted",
+    },
+    {
+        "trigger": "fulfillment_cancellation.rejected",
+        "source": "pending",
+        "dest": "rejected",
+    },
 )
 
 FULFILLMENT_CANCELLATION: Final = Rulebook(

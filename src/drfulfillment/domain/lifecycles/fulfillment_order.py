@@ -39,7 +39,11 @@ class FulfillmentOrderStatus(enum.Enum):
 FULFILLMENT_ORDER_TRANSITIONS: Final[tuple[TransitionSpec, ...]] = (
     {"trigger": "fulfillment_order.shipped", "source": "pending", "dest": "shipped"},
     {"trigger": "fulfillment_order.shipped", "source": "shipped", "dest": "shipped"},
-    {"trigger": "fulfillment_order.cancelled", "source": "pending", "dest": "cancelled"},
+    {
+        "trigger": "fulfillment_order.cancelled",
+        "source": "pending",
+        "dest": "cancelled",
+    },
 )
 
 FULFILLMENT_ORDER: Final = Rulebook(

@@ -33,9 +33,17 @@ class LineItemStatus(enum.Enum):
 _OPEN = ["pending", "backordered"]
 
 LINE_ITEM_TRANSITIONS: Final[tuple[TransitionSpec, ...]] = (
-    {"trigger": "fulfillment_order.backordered", "source": "pending", "dest": "backordered"},
+    {
+        "trigger": "fulfillment_order.backordered",
+        "source": "pending",
+        "dest": "backordered",
+    },
     {"trigger": "restock", "source": "backordered", "dest": "pending"},
-    {"trigger": "fulfillment_order.shipped", "source": [*_OPEN, "shipped"], "dest": "shipped"},
+    {
+        "trigger": "fulfillment_order.shipped",
+        "source": [*_OPEN, "shipped"],
+        "dest": "shipped",
+    },
     {"trigger": "fulfillment_order.cancelled", "source": _OPEN, "dest": "cancelled"},
     {"trigger": "fulfillment_return.accepted", "source": "shipped", "dest": "shipped"},
 )

@@ -18,7 +18,7 @@ from typing import Final
 
 from drfulfillment.domain.lifecycles._rulebook import Rulebook, TransitionSpec
 
-__all__ = ["ORDER", "ORDER_TRANSITIONS", "OrderStatus", "POST_FULFILLMENTS_ALLOWED"]
+__all__ = ["ORDER", "ORDER_TRANSITIONS", "POST_FULFILLMENTS_ALLOWED", "OrderStatus"]
 
 
 class OrderStatus(enum.Enum):
@@ -39,13 +39,25 @@ _OPEN = ["pending_payment", "in_review"]
 _SETTLED = ["accepted", "fulfilled", "complete"]
 
 ORDER_TRANSITIONS: Final[tuple[TransitionSpec, ...]] = (
-    {"trigger": "order.review_opened", "source": "pending_payment", "dest": "in_review"},
+    {
+        "trigger": "order.review_opened",
+        "source": "pending_payment",
+        "dest": "in_review",
+    },
     {"trigger": "order.accepted", "source": _OPEN, "dest": "accepted"},
     {"trigger": "order.blocked", "source": _OPEN, "dest": "blocked"},
     {"trigger": "order.cancelled", "source": [*_OPEN, "accepted"], "dest": "cancelled"},
     {"trigger": "order.fulfilled", "source": "accepted", "dest": "fulfilled"},
-    {"trigger": "order.complete", "source": ["accepted", "fulfilled"], "dest": "complete"},
-    {"trigger": "order.refunded", "source": ["fulfilled", "complete"], "dest": "returned"},
+    {
+        "trigger": "order.complete",
+        "source": ["accepted", "fulfilled"],
+        "dest": "complete",
+    },
+    {
+        "trigger": "order.refunded",
+        "source": ["fulfilled", "complete"],
+        "dest": "returned",
+    },
     {"trigger": "order.dispute", "source": _SETTLED, "dest": "dispute"},
     {"trigger": "order.dispute.resolved", "source": "dispute", "dest": "accepted"},
     {"trigger": "order.dispute.resolved", "source": "dispute", "dest": "fulfilled"},
