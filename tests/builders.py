@@ -70,9 +70,10 @@ def order_event(
     order_id: str = "204440790336",
     items: Sequence[tuple[str, int, bool | None]] = (("127911830336", 2, None),),
     transitions: Sequence[str] = ("accepted",),
+    event_type: str | None = None,
 ) -> Json:
     """An ``order.<state>`` event (``order.accepted``, ``order.fulfilled``, ...)."""
-    event_type = {
+    event_type = event_type or {
         "in_review": "order.review_opened",
         "dispute": "order.dispute",
     }.get(state, f"order.{state}")
