@@ -13,6 +13,7 @@ Accepted spellings (DR reference §7, §10): ``digitalriverVersion`` and
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -47,6 +48,9 @@ T = TypeVar("T")
 
 _CONVERTER = make_converter()
 
+#: attrs' validator message: ``'quantity' must be >= 0: -1``.
+_VALIDATOR_MESSAGE = re.compile(r"'(\w+)' (must .*)")
+
 #: ``order.*`` events whose ``data.object`` is the order itself.
 ORDER_EVENT_TYPES = frozenset(
     {
@@ -79,7 +83,8 @@ def normalise_time(value: str) -> str:
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = parsed.astimezone(UTC)
+    return f"{utc.year:04d}-" + utc.strftime("%m-%dT%H:%M:%S.%fZ")
 
 
 def _structure(raw: Any, cls: type[T], input_id: str | None, path: str) -> T:
@@ -90,6 +95,13 @@ def _structure(raw: Any, cls: type[T], input_id: str | None, path: str) -> T:
         first = messages[0] if messages else "invalid value"
         reason, _, where = first.partition(" @ ")
         field = ".".join(camel(part) for part in where.removeprefix("$.").split("."))
+        # attrs validators fail the whole object; name the field they checked.
+        named = _VALIDATOR_MESSAGE.match(reason)
+        if named is not None:
+            field = (
+                f"{field}.{camel(named.group(1))}" if field else camel(named.group(1))
+            )
+            reason = named.group(2)
         raise MalformedInput(input_id, field or None, reason) from None
     except (TypeError, ValueError, AttributeError) as exc:
         raise MalformedInput(
@@ -110,6 +122,8 @@ def _load(document: bytes | str | dict[str, Any]) -> dict[str, Any]:
         raw = json.loads(document)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedInput(None, None, f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise MalformedInput(None, None, "not valid JSON: nested too deeply") from None
     if not isinstance(raw, dict):
         raise MalformedInput(
             None, None, f"expected a JSON object, got {type(raw).__name__}"
@@ -219,9 +233,5 @@ def _parse_request(raw: dict[str, Any]) -> Input:
     body = {k: v for k, v in raw.items() if k not in ("request", "id")}
     body["requestId"] = request_id
     if cls is ReportShipment:
-        body["tracking"] = {
-            "company": raw.get("trackingCompany"),
-            "number": raw.get("trackingNumber"),
-            "url": raw.get("trackingUrl"),
-        }
+        return _structure(body, wire.ShipmentReport, request_id, "$").to_domain()
     return _structure(body, cls, request_id, "$")

@@ -25,6 +25,7 @@ from typing import Any
 
 import attrs
 import cattrs
+from cattrs.cols import homogenous_tuple_structure_factory, is_sequence
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.preconf.json import make_converter as _json_converter
 from cattrs.strategies import configure_tagged_union
@@ -37,7 +38,7 @@ from drfulfillment.domain.lifecycles import (
     OrderStatus,
 )
 
-__all__ = ["camel", "make_converter"]
+__all__ = ["INT_MAX", "camel", "make_converter"]
 
 _DIGITS = re.compile(r"-?[0-9]+")
 
@@ -56,16 +57,64 @@ def _str(value: Any, _: Any) -> str:
     raise TypeError(f"expected a string, got {type(value).__name__}")
 
 
+#: The largest integer accepted: DR's integers are 32-bit, and no quantity comes near.
+INT_MAX = 2**31 - 1
+
+
 def _int(value: Any, _: Any) -> int:
     if isinstance(value, bool):
         raise TypeError("expected an integer, got a boolean")
+    result: int | None = None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()) and len(value) < 20:
-        return int(value)
-    raise TypeError(f"expected an integer, got {value!r}"[:120])
+        result = value
+    elif (isinstance(value, float) and value.is_integer()) or (
+        isinstance(value, str) and len(value) < 20 and _DIGITS.fullmatch(value.strip())
+    ):
+        result = int(value)
+    if result is None:
+        raise TypeError(f"expected an integer, got {value!r}"[:120])
+    if abs(result) > INT_MAX:
+        raise TypeError(f"integer out of range (more than {INT_MAX:,})")
+    return result
+
+
+def _object_hook(conv: cattrs.Converter, cl: type) -> Callable[[Any, Any], Any]:
+    """DR objects must be JSON objects: a list or string in their place is refused."""
+    inner: Callable[[Any, Any], Any] = make_dict_structure_fn(cl, conv, **_renames(cl))
+
+    def hook(value: Any, t: Any) -> Any:
+        if not isinstance(value, dict):
+            raise TypeError(f"expected an object, got {_json_type(value)}")
+        return inner(value, t)
+
+    return hook
+
+
+def _array_hook(conv: cattrs.Converter, t: Any) -> Callable[[Any, Any], Any]:
+    """DR arrays must be JSON arrays: an object or string in their place is refused."""
+    inner: Callable[[Any, Any], Any] = homogenous_tuple_structure_factory(t, conv)
+
+    def hook(value: Any, t: Any) -> Any:
+        if not isinstance(value, list | tuple):
+            raise TypeError(f"expected an array, got {_json_type(value)}")
+        return inner(value, t)
+
+    return hook
+
+
+def _mapping_hook(value: Any, _: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise TypeError("expected an object of strings")
+    return dict(value)
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+    return names.get(
+        type(value), "a number" if isinstance(value, int | float) else "null"
+    )
 
 
 def _bool(value: Any, _: Any) -> bool:
@@ -118,9 +167,12 @@ def make_converter() -> cattrs.Converter:
         lambda t: t is frozenset or getattr(t, "__origin__", None) is frozenset,
         lambda v: sorted(conv.unstructure(x) for x in v),
     )
+    conv.register_structure_hook_factory(attrs.has, lambda cl: _object_hook(conv, cl))
     conv.register_structure_hook_factory(
-        attrs.has, lambda cl: make_dict_structure_fn(cl, conv, **_renames(cl))
+        lambda t: is_sequence(t) and getattr(t, "__origin__", None) is tuple,
+        lambda t: _array_hook(conv, t),
     )
+    conv.register_structure_hook_func(lambda t: t == dict[str, str], _mapping_hook)
     conv.register_unstructure_hook_factory(
         attrs.has, lambda cl: make_dict_unstructure_fn(cl, conv, **_renames(cl))
     )

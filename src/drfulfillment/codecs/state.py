@@ -15,7 +15,8 @@ from typing import Any
 import cattrs
 
 from drfulfillment.codecs.json import make_converter
-from drfulfillment.domain.errors import MalformedInput
+from drfulfillment.domain.errors import InputRefused, MalformedInput
+from drfulfillment.domain.ledger import check_invariants
 from drfulfillment.domain.state import OrderState
 
 __all__ = [
@@ -56,7 +57,7 @@ def state_from_json(document: dict[str, Any]) -> OrderState:
         document = _UPGRADES[version](document)
         version += 1
     try:
-        return _CONVERTER.structure(document.get("order"), OrderState)
+        state = _CONVERTER.structure(document.get("order"), OrderState)
     except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as exc:
         messages = (
             cattrs.transform_error(exc, path="$.order")
@@ -64,6 +65,11 @@ def state_from_json(document: dict[str, Any]) -> OrderState:
             else [str(exc)]
         )
         raise MalformedInput(None, "order", "; ".join(messages)[:500]) from None
+    try:
+        check_invariants(state, None)
+    except InputRefused as exc:
+        raise MalformedInput(None, "order", f"impossible state: {exc.reason}") from None
+    return state
 
 
 def dump_state(state: OrderState) -> str:

@@ -15,7 +15,14 @@ import attrs
 from drfulfillment.domain import inputs
 from drfulfillment.domain.lifecycles import OrderStatus
 
-__all__ = ["Backorder", "Fulfillment", "Order", "OrderItem", "Shipment"]
+__all__ = [
+    "Backorder",
+    "Fulfillment",
+    "Order",
+    "OrderItem",
+    "Shipment",
+    "ShipmentReport",
+]
 
 _ORDER_STATES = {s.value: s for s in OrderStatus}
 
@@ -40,7 +47,7 @@ class OrderItem:
 
     id: str
     sku_id: str | None = None
-    quantity: int
+    quantity: int = attrs.field(validator=attrs.validators.ge(0))
     amount: Decimal | None = None
     tax: Amount | None = None
     product_details: ProductDetails | None = None
@@ -132,3 +139,28 @@ class Fulfillment:
     """DR ``Fulfillment`` (``fulfillment.created``), only its order id."""
 
     order_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ShipmentReport:
+    """The ``report_shipment`` request line, with DR's flat tracking field names."""
+
+    request_id: str
+    order_id: str
+    items: tuple[inputs.RequestedUnits, ...]
+    tracking_company: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+
+    def to_domain(self) -> inputs.ReportShipment:
+        """The engine's request."""
+        return inputs.ReportShipment(
+            request_id=self.request_id,
+            order_id=self.order_id,
+            items=self.items,
+            tracking=inputs.Tracking(
+                company=self.tracking_company,
+                number=self.tracking_number,
+                url=self.tracking_url,
+            ),
+        )

@@ -28,7 +28,7 @@ from drfulfillment.domain.commands import (
     NotifyCustomerOfCancellation,
     NotifyCustomerOfRejectedCancellation,
 )
-from drfulfillment.domain.errors import InputRefused
+from drfulfillment.domain.errors import ConflictingInput, InputRefused
 from drfulfillment.domain.handlers import (
     Wait,
     on_backorder,
@@ -64,7 +64,7 @@ from drfulfillment.domain.reconcile import reconcile
 from drfulfillment.domain.requests import on_report, on_request_cancellation
 from drfulfillment.domain.state import OrderState, Waiting
 
-__all__ = ["Decision", "decide", "input_id"]
+__all__ = ["Decision", "decide", "input_id", "named_order"]
 
 
 @attrs.frozen
@@ -89,6 +89,30 @@ def input_id(inp: Input) -> str:
     if isinstance(inp, RequestCancellation | ReportShipment | ReportCancellation):
         return inp.request_id
     return inp.meta.id
+
+
+def named_order(inp: Input) -> tuple[str, str] | None:
+    """``(order id, field)`` the input names itself, if it names one."""
+    match inp:
+        case OrderObserved():
+            return inp.order.id, "data.object.id"
+        case FulfillmentOrderObserved():
+            named = inp.fulfillment_order.upstream_id
+            return (named, "data.object.upstreamId") if named else None
+        case BackorderObserved():
+            return (
+                (inp.upstream_id, "data.object.upstreamId") if inp.upstream_id else None
+            )
+        case ShipmentObserved():
+            named = inp.shipment.fulfillment_order_upstream_id
+            return (named, "data.object.fulfillmentOrderUpstreamId") if named else None
+        case CancellationObserved():
+            named = inp.cancellation.upstream_id
+            return (named, "data.object.upstreamId") if named else None
+        case RequestCancellation() | ReportShipment() | ReportCancellation():
+            return inp.order_id, "orderId"
+        case FulfillmentObserved() | UnknownEvent():
+            return None
 
 
 def _merge(
@@ -203,6 +227,11 @@ def decide(
     iid = input_id(inp)
     if iid in state.seen or any(w.input_id == iid for w in state.waiting):
         return Decision(state, outcome="duplicate")
+    named = named_order(inp)
+    if named is not None and named[0] != state.order_id:
+        raise ConflictingInput(
+            iid, named[1], f"belongs to order {named[0]}, not to order {state.order_id}"
+        )
     try:
         new, commands = _apply(state, inp, catalog)
     except Wait as wait:

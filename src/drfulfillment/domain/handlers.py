@@ -155,7 +155,17 @@ def on_order(
     )
     new = inp.order.state
     stamp = (inp.meta.created_time, inp.meta.id)
-    if new is None or (state.status_stamp is not None and stamp <= state.status_stamp):
+    if new is None:
+        return state, ()
+    if state.status_stamp is not None and stamp <= state.status_stamp:
+        # An older event: its state must be able to precede the current one.
+        if state.status is not None and not ORDER.can_reach(new, state.status):
+            raise IllegalTransition(
+                inp.meta.id,
+                "data.object.state",
+                f"order {state.order_id} is {state.status.value} since a newer event; "
+                f"this older event's {new.value!r} cannot precede it",
+            )
         return state, ()
     closing = new in _CLOSING or (
         new is OrderStatus.CANCELLED

@@ -67,6 +67,10 @@ def _create_fulfillment_order(state: OrderState, input_id: str | None) -> Effect
             ("currency", d.currency),
             ("createdTime", d.created_time),
             ("shipTo", d.ship_to),
+            (
+                "shipTo.address.country",
+                d.ship_to.address.country if d.ship_to and d.ship_to.address else None,
+            ),
             ("shippingChoice.serviceLevel", d.service_level),
         )
         if value is None

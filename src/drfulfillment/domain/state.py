@@ -17,6 +17,8 @@ import attrs
 from drfulfillment.domain.inputs import Input, Party, RequestedUnits, Tracking
 from drfulfillment.domain.lifecycles import CancellationStatus, OrderStatus
 
+_nonneg = attrs.validators.ge(0)
+
 __all__ = [
     "Cancellation",
     "CancellationLine",
@@ -48,12 +50,12 @@ class OrderLine:
 
     item_id: str
     sku_id: str | None
-    quantity: int
+    quantity: int = attrs.field(validator=_nonneg)
     physical: bool
     amount: Decimal | None = None
     tax_amount: Decimal | None = None
-    fulfilled: int = 0
-    cancelled: int = 0
+    fulfilled: int = attrs.field(default=0, validator=_nonneg)
+    cancelled: int = attrs.field(default=0, validator=_nonneg)
 
     @property
     def unreported(self) -> int:
@@ -87,12 +89,12 @@ class FulfillmentOrderLine:
     id: str
     upstream_id: str
     inventory_item_id: str | None
-    quantity: int
-    seen_shipped: int = 0
-    seen_returned: int = 0
-    seen_cancelled: int = 0
-    seen_backordered: int = 0
-    total_backordered: int = 0
+    quantity: int = attrs.field(validator=_nonneg)
+    seen_shipped: int = attrs.field(default=0, validator=_nonneg)
+    seen_returned: int = attrs.field(default=0, validator=_nonneg)
+    seen_cancelled: int = attrs.field(default=0, validator=_nonneg)
+    seen_backordered: int = attrs.field(default=0, validator=_nonneg)
+    total_backordered: int = attrs.field(default=0, validator=_nonneg)
 
 
 @attrs.frozen(kw_only=True)

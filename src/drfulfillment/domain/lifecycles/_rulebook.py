@@ -82,7 +82,12 @@ class Rulebook(Generic[S]):
         return frozenset(t for (s, t) in self._steps if s == state)
 
     def step(self, state: S, trigger: str, *, subject: str, input_id: str | None) -> S:
-        """The single destination of ``trigger`` from ``state``, or a refusal."""
+        """The single destination of ``trigger`` from ``state``, or a refusal.
+
+        A trigger declared with several destinations from one state (DR's
+        ``order.dispute.resolved``, which "reverts to the pre-dispute state") has no
+        single step; such changes are checked with :meth:`check` instead.
+        """
         dests = self._steps.get((state, trigger), frozenset())
         if len(dests) != 1:
             raise IllegalTransition(

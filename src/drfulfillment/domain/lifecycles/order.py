@@ -69,12 +69,8 @@ ORDER: Final = Rulebook(
     OrderStatus,
     ORDER_TRANSITIONS,
     initial=OrderStatus.PENDING_PAYMENT,
-    finals=(
-        OrderStatus.BLOCKED,
-        OrderStatus.CANCELLED,
-        OrderStatus.COMPLETE,
-        OrderStatus.RETURNED,
-    ),
+    # ``complete`` is not final: a refund or a dispute can follow it.
+    finals=(OrderStatus.BLOCKED, OrderStatus.CANCELLED, OrderStatus.RETURNED),
 )
 
 #: The only order state in which DR accepts ``POST /fulfillments`` (DR reference §6.1:
