@@ -251,8 +251,17 @@ def _order_history(
     if done:
         close = ("fulfilled",) if any(shipped_units) else ("cancelled",)
         emit(order_ev(close[0], ("accepted", close[0])))
-        if close[0] == "fulfilled" and draw(st.booleans()):
+        last = close[0]
+        if last == "fulfilled" and draw(st.booleans()):
             emit(order_ev("complete", ("accepted", "fulfilled", "complete")))
+            last = "complete"
+        if last != "cancelled" and draw(st.booleans()):
+            # DR's prose: a resolved dispute reverts to the pre-dispute state; its
+            # example shows ``accepted`` after ``complete`` (reference 6.1, CONFLICT).
+            seen = ("accepted", "fulfilled", "dispute")
+            emit(order_ev("dispute", seen))
+            back = draw(st.sampled_from(["accepted", last]))
+            emit(order_ev(back, seen, "order.dispute.resolved"))
     truth = [
         LineTruth(
             order_id, items[k][0], quantities[k], shipped_units[k], cancelled_units[k]

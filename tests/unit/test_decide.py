@@ -413,7 +413,9 @@ class TestOrderStatusOrdering:
         """An older ``order.blocked`` cannot precede a newer ``accepted``: refused."""
         newer = run(fresh(), accepted(created=T2))
         with pytest.raises(IllegalTransition) as info:
-            decide(newer.state, inp(order_event("evt-blk", "blocked", T1, transitions=())))
+            decide(
+                newer.state, inp(order_event("evt-blk", "blocked", T1, transitions=()))
+            )
         assert info.value.input_id == "evt-blk"
         assert info.value.field == "data.object.state"
         assert newer.state.status is OrderStatus.ACCEPTED

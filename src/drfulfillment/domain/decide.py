@@ -30,11 +30,9 @@ from drfulfillment.domain.commands import (
 )
 from drfulfillment.domain.errors import ConflictingInput, InputRefused
 from drfulfillment.domain.handlers import (
-    Wait,
     on_backorder,
     on_cancellation,
     on_fulfillment_order,
-    on_order,
     on_shipment,
 )
 from drfulfillment.domain.inputs import (
@@ -60,9 +58,11 @@ from drfulfillment.domain.lifecycles import (
     LINE_ITEM,
     CancellationStatus,
 )
+from drfulfillment.domain.order_facts import on_order
 from drfulfillment.domain.reconcile import reconcile
 from drfulfillment.domain.requests import on_report, on_request_cancellation
 from drfulfillment.domain.state import OrderState, Waiting
+from drfulfillment.domain.waiting import Wait
 
 __all__ = ["Decision", "decide", "input_id", "named_order"]
 

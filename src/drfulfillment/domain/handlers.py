@@ -9,8 +9,6 @@ Merging is commutative and idempotent, which is what makes any delivery order co
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import attrs
 
 from drfulfillment.domain.commands import (
@@ -21,6 +19,7 @@ from drfulfillment.domain.commands import (
 from drfulfillment.domain.errors import (
     ConflictingInput,
     IllegalTransition,
+    LedgerViolation,
     MalformedInput,
     QuantityExceeded,
     UnknownReference,
@@ -29,155 +28,33 @@ from drfulfillment.domain.inputs import (
     BackorderObserved,
     CancellationObserved,
     FulfillmentOrderObserved,
-    OrderObserved,
     RequestedUnits,
     ShipmentObserved,
 )
+from drfulfillment.domain.ledger import line_ledger
 from drfulfillment.domain.lifecycles import (
     FULFILLMENT_CANCELLATION,
-    ORDER,
     CancellationStatus,
-    OrderStatus,
 )
 from drfulfillment.domain.state import (
     Cancellation,
     CancellationLine,
     FulfillmentOrder,
     FulfillmentOrderLine,
-    IntegrationModel,
-    OrderDetails,
-    OrderLine,
     OrderState,
     Shipment,
     ShipmentLine,
 )
+from drfulfillment.domain.waiting import Wait
 
 __all__ = [
-    "Wait",
     "on_backorder",
     "on_cancellation",
     "on_fulfillment_order",
-    "on_order",
     "on_shipment",
 ]
 
 Effects = tuple[OrderState, tuple[Command, ...]]
-
-#: Order states DR reaches only after every line was reported (or, for ``cancelled``
-#: after acceptance, cancelled): such an event waits until the engine has reported it all.
-_CLOSING = frozenset({OrderStatus.FULFILLED, OrderStatus.COMPLETE})
-
-
-class Wait(Exception):  # noqa: N818 - a signal, not an error
-    """The input depends on something not yet known; keep it and retry later."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
-
-
-def _merge_details(old: OrderDetails | None, snap: OrderObserved) -> OrderDetails:
-    o = snap.order
-    new = OrderDetails(
-        created_time=o.created_time,
-        currency=o.currency,
-        locale=o.locale,
-        checkout_id=o.checkout_id,
-        email=o.email,
-        ship_to=o.ship_to,
-        bill_to=o.bill_to,
-        service_level=o.shipping_choice.service_level if o.shipping_choice else None,
-    )
-    if old is None:
-        return new
-    changes = {
-        f.name: getattr(new, f.name)
-        for f in attrs.fields(OrderDetails)
-        if getattr(old, f.name) is None and getattr(new, f.name) is not None
-    }
-    return attrs.evolve(old, **changes) if changes else old
-
-
-def _merge_lines(
-    state: OrderState, inp: OrderObserved, catalog: Mapping[str, bool]
-) -> tuple[OrderLine, ...]:
-    items = inp.order.items
-    if not state.lines:
-        lines = []
-        for item in items:
-            physical = item.physical
-            if physical is None:
-                physical = catalog.get(item.sku_id, True) if item.sku_id else True
-            lines.append(
-                OrderLine(
-                    item_id=item.id,
-                    sku_id=item.sku_id,
-                    quantity=item.quantity,
-                    physical=physical,
-                    amount=item.amount,
-                    tax_amount=item.tax_amount,
-                )
-            )
-        return tuple(sorted(lines, key=lambda ln: ln.item_id))
-    for i, item in enumerate(items):
-        known = state.line(item.id)
-        if known is None:
-            raise ConflictingInput(
-                inp.meta.id,
-                f"data.object.items[{i}].id",
-                f"order line {item.id} is new to order {state.order_id}",
-            )
-        if known.quantity != item.quantity:
-            raise ConflictingInput(
-                inp.meta.id,
-                f"data.object.items[{i}].quantity",
-                f"order line {item.id} had quantity {known.quantity}, now {item.quantity}",
-            )
-    return state.lines
-
-
-def _fully_reported(state: OrderState) -> str | None:
-    """Why the order is not yet fully reported to DR, or ``None`` when it is."""
-    for ln in state.lines:
-        if ln.unreported:
-            return f"order {state.order_id} fully reported (line {ln.item_id}: {ln.unreported} of {ln.quantity} units not yet reported)"
-    return None
-
-
-def on_order(
-    state: OrderState, inp: OrderObserved, catalog: Mapping[str, bool]
-) -> Effects:
-    """Merge the order's lines and details; move to its newer status."""
-    state = attrs.evolve(
-        state,
-        lines=_merge_lines(state, inp, catalog),
-        details=_merge_details(state.details, inp),
-    )
-    new = inp.order.state
-    stamp = (inp.meta.created_time, inp.meta.id)
-    if new is None:
-        return state, ()
-    if state.status_stamp is not None and stamp <= state.status_stamp:
-        # An older event: its state must be able to precede the current one.
-        if state.status is not None and not ORDER.can_reach(new, state.status):
-            raise IllegalTransition(
-                inp.meta.id,
-                "data.object.state",
-                f"order {state.order_id} is {state.status.value} since a newer event; "
-                f"this older event's {new.value!r} cannot precede it",
-            )
-        return state, ()
-    closing = new in _CLOSING or (
-        new is OrderStatus.CANCELLED
-        and OrderStatus.ACCEPTED.value in inp.order.state_transitions
-    )
-    if closing and state.model is not IntegrationModel.ORCHESTRATED:
-        why = _fully_reported(state)
-        if why is not None:
-            raise Wait(why)
-    if state.status is not None:
-        ORDER.check(state.status, new, subject=state.order_id, input_id=inp.meta.id)
-    return attrs.evolve(state, status=new, status_stamp=stamp), ()
 
 
 def on_fulfillment_order(state: OrderState, inp: FulfillmentOrderObserved) -> Effects:
@@ -197,7 +74,7 @@ def on_fulfillment_order(state: OrderState, inp: FulfillmentOrderObserved) -> Ef
         if any(b is not None for b in buckets):
             total = sum(b or 0 for b in buckets)
             if total != item.quantity:
-                raise QuantityExceeded(
+                raise LedgerViolation(
                     inp.meta.id,
                     where,
                     f"buckets (pending {item.pending or 0}, backordered {item.backordered or 0}, "
@@ -298,16 +175,20 @@ def on_backorder(state: OrderState, inp: BackorderObserved) -> Effects:
                 f"{item.total_backordered} backordered exceeds line quantity {line.quantity}",
             )
         if item.total_backordered > line.total_backordered:
-            notes.append(
-                NotifyCustomerOfBackorder(
-                    key=f"notify:backorder:{fo.id}:{line.id}:{item.total_backordered}",
-                    order_id=state.order_id,
-                    item_id=line.upstream_id,
-                    quantity=item.total_backordered - line.total_backordered,
-                    total_backordered=item.total_backordered,
-                    available_time=item.available_time,
+            # Units that shipped or were cancelled meanwhile are no news to the customer.
+            still_open = line_ledger(state, fo, line).cancellable
+            news = min(item.total_backordered - line.total_backordered, still_open)
+            if news > 0:
+                notes.append(
+                    NotifyCustomerOfBackorder(
+                        key=f"notify:backorder:{fo.id}:{line.id}:{item.total_backordered}",
+                        order_id=state.order_id,
+                        item_id=line.upstream_id,
+                        quantity=news,
+                        total_backordered=item.total_backordered,
+                        available_time=item.available_time,
+                    )
                 )
-            )
             lines[idx] = attrs.evolve(line, total_backordered=item.total_backordered)
     return _replace_fo(state, attrs.evolve(fo, lines=tuple(lines))), tuple(notes)
 

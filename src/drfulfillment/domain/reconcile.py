@@ -36,6 +36,7 @@ from drfulfillment.domain.state import (
     OrderState,
     ReportKind,
 )
+from drfulfillment.domain.waiting import catching_up
 
 __all__ = ["reconcile"]
 
@@ -214,10 +215,8 @@ def _report(state: OrderState) -> Effects:
 def reconcile(state: OrderState, input_id: str | None) -> Effects:
     """Emit every API command the order is owed and allowed now; record them as reported."""
     state, created = _create_fulfillment_order(state, input_id)
-    if (
-        state.model is IntegrationModel.ORCHESTRATED
-        or state.status not in POST_FULFILLMENTS_ALLOWED
-    ):
+    allowed = state.status in POST_FULFILLMENTS_ALLOWED or catching_up(state)
+    if state.model is IntegrationModel.ORCHESTRATED or not allowed:
         return state, created
     state, reported = _report(state)
     return state, created + reported

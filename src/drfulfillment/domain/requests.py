@@ -99,19 +99,29 @@ def on_request_cancellation(state: OrderState, req: RequestCancellation) -> Effe
             raise UnknownReference(
                 req.request_id, f"{where}.itemId", f"line {item_id}: {why}"
             )
-        fo, fo_line = candidates[0]
-        ledger = line_ledger(state, fo, fo_line)
-        asked = outstanding_requested(state, fo, fo_line)
-        available = ledger.cancellable - asked
-        if quantity > available:
+        # A line may be split over several fulfillment orders: take units from each in
+        # id order, as many as each can still cancel.
+        left = quantity
+        pending_units = backordered_units = asked_units = 0
+        for fo, fo_line in candidates:
+            ledger = line_ledger(state, fo, fo_line)
+            asked = outstanding_requested(state, fo, fo_line)
+            pending_units += ledger.pending
+            backordered_units += ledger.backordered
+            asked_units += asked
+            take = min(left, max(ledger.cancellable - asked, 0))
+            if take:
+                per_fo.setdefault(fo.id, []).append((fo, fo_line, take))
+                left -= take
+        if left:
+            available = quantity - left
             raise QuantityExceeded(
                 req.request_id,
                 f"{where}.quantity",
-                f"line {item_id}: {quantity} to cancel but only {max(available, 0)} may be "
-                f"(pending {ledger.pending}, backordered {ledger.backordered}, already "
-                f"requested {asked}; shipped units can only be returned)",
+                f"line {item_id}: {quantity} to cancel but only {available} may be "
+                f"(pending {pending_units}, backordered {backordered_units}, already "
+                f"requested {asked_units}; shipped units can only be returned)",
             )
-        per_fo.setdefault(fo.id, []).append((fo, fo_line, quantity))
     commands: list[Command] = []
     pending = list(state.cancellation_requests)
     for fo_id in sorted(per_fo):

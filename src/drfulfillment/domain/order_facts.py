@@ -1,0 +1,131 @@
+"""How ``order.*`` events change one order: its lines, its details and its status.
+
+The order's lines and the details a fulfillment order needs are learned from the first
+order event that carries them (later ones must agree on quantities). The status is the
+newest event's (by ``createdTime``, then event id); a newer status must be reachable
+in the declared order lifecycle from the current one, and an older one must be able to
+precede it, else the event is refused. Closing events wait (:mod:`.waiting`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+from drfulfillment.domain.commands import Command
+from drfulfillment.domain.errors import ConflictingInput, IllegalTransition
+from drfulfillment.domain.inputs import OrderObserved
+from drfulfillment.domain.lifecycles import ORDER
+from drfulfillment.domain.state import (
+    IntegrationModel,
+    OrderDetails,
+    OrderLine,
+    OrderState,
+)
+from drfulfillment.domain.waiting import Wait, is_closing
+
+__all__ = ["on_order"]
+
+Effects = tuple[OrderState, tuple[Command, ...]]
+
+
+def _merge_details(old: OrderDetails | None, snap: OrderObserved) -> OrderDetails:
+    o = snap.order
+    new = OrderDetails(
+        created_time=o.created_time,
+        currency=o.currency,
+        locale=o.locale,
+        checkout_id=o.checkout_id,
+        email=o.email,
+        ship_to=o.ship_to,
+        bill_to=o.bill_to,
+        service_level=o.shipping_choice.service_level if o.shipping_choice else None,
+    )
+    if old is None:
+        return new
+    changes = {
+        f.name: getattr(new, f.name)
+        for f in attrs.fields(OrderDetails)
+        if getattr(old, f.name) is None and getattr(new, f.name) is not None
+    }
+    return attrs.evolve(old, **changes) if changes else old
+
+
+def _merge_lines(
+    state: OrderState, inp: OrderObserved, catalog: Mapping[str, bool]
+) -> tuple[OrderLine, ...]:
+    items = inp.order.items
+    if not state.lines:
+        lines = []
+        for item in items:
+            physical = item.physical
+            if physical is None:
+                physical = catalog.get(item.sku_id, True) if item.sku_id else True
+            lines.append(
+                OrderLine(
+                    item_id=item.id,
+                    sku_id=item.sku_id,
+                    quantity=item.quantity,
+                    physical=physical,
+                    amount=item.amount,
+                    tax_amount=item.tax_amount,
+                )
+            )
+        return tuple(sorted(lines, key=lambda ln: ln.item_id))
+    for i, item in enumerate(items):
+        known = state.line(item.id)
+        if known is None:
+            raise ConflictingInput(
+                inp.meta.id,
+                f"data.object.items[{i}].id",
+                f"order line {item.id} is new to order {state.order_id}",
+            )
+        if known.quantity != item.quantity:
+            raise ConflictingInput(
+                inp.meta.id,
+                f"data.object.items[{i}].quantity",
+                f"order line {item.id} had quantity {known.quantity}, now {item.quantity}",
+            )
+    return state.lines
+
+
+def _fully_reported(state: OrderState) -> str | None:
+    """Why the order is not yet fully reported to DR, or ``None`` when it is."""
+    for ln in state.lines:
+        if ln.unreported:
+            return f"order {state.order_id} fully reported (line {ln.item_id}: {ln.unreported} of {ln.quantity} units not yet reported)"
+    return None
+
+
+def on_order(
+    state: OrderState, inp: OrderObserved, catalog: Mapping[str, bool]
+) -> Effects:
+    """Merge the order's lines and details; move to its newer status."""
+    state = attrs.evolve(
+        state,
+        lines=_merge_lines(state, inp, catalog),
+        details=_merge_details(state.details, inp),
+    )
+    new = inp.order.state
+    stamp = (inp.meta.created_time, inp.meta.id)
+    if new is None:
+        return state, ()
+    if state.status_stamp is not None and stamp <= state.status_stamp:
+        # An older event: its state must be able to precede the current one.
+        if state.status is not None and not ORDER.can_reach(new, state.status):
+            raise IllegalTransition(
+                inp.meta.id,
+                "data.object.state",
+                f"order {state.order_id} is {state.status.value} since a newer event; "
+                f"this older event's {new.value!r} cannot precede it",
+            )
+        return state, ()
+    closing = is_closing(inp)
+    if closing and state.model is not IntegrationModel.ORCHESTRATED:
+        why = _fully_reported(state)
+        if why is not None:
+            raise Wait(why)
+    if state.status is not None:
+        ORDER.check(state.status, new, subject=state.order_id, input_id=inp.meta.id)
+    return attrs.evolve(state, status=new, status_stamp=stamp), ()
