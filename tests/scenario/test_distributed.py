@@ -25,12 +25,11 @@ from builders import (
     shipped,
 )
 from conftest import load_payload
-from drfulfillment.codecs import command_json, parse_input
+from drfulfillment.codecs import command_json
 from drfulfillment.domain import (
     Engine,
     IntegrationModel,
     OrderStatus,
-    Outcome,
     QuantityExceeded,
     Tracking,
     UnknownReference,
@@ -46,6 +45,7 @@ from drfulfillment.domain.state import (
     Shipment,
     ShipmentLine,
 )
+from harness import feed, handle
 
 ORDER = "204440790336"
 LINE = "127911830336"
@@ -78,19 +78,6 @@ TRACKING = Tracking(company="Fedex", number="Z1", url="http://fedex.example/Z1")
 
 
 # --- helpers ---------------------------------------------------------------------------
-
-
-def handle(engine: Engine, doc: Json) -> Outcome:
-    """Parse one JSON document and hand it to the engine."""
-    return engine.handle(parse_input(doc))
-
-
-def feed(engine: Engine, *docs: Json) -> list[dict[str, Any]]:
-    """Every command the documents cause, in order, as the CLI prints them."""
-    out: list[dict[str, Any]] = []
-    for doc in docs:
-        out += [command_json(c) for c in handle(engine, doc).commands]
-    return out
 
 
 def accepted(

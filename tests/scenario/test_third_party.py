@@ -13,12 +13,11 @@ import pytest
 
 from builders import Json, envelope, order, order_event, request
 from conftest import load_payload
-from drfulfillment.codecs import command_json, parse_input
+from drfulfillment.codecs import command_json
 from drfulfillment.domain import (
     Engine,
     IntegrationModel,
     OrderStatus,
-    Outcome,
     QuantityExceeded,
     RequestedUnits,
     Tracking,
@@ -26,6 +25,7 @@ from drfulfillment.domain import (
     UnsupportedInModel,
 )
 from drfulfillment.domain.state import MerchantReport, OrderLine, ReportKind
+from harness import feed, handle
 
 ORDER = "204440790336"
 LINE = "127911830336"
@@ -36,19 +36,6 @@ TRACKING_REQUEST = {
     "trackingNumber": "1Z999",
     "trackingUrl": "https://ups.example/1Z999",
 }
-
-
-def handle(engine: Engine, doc: Json) -> Outcome:
-    """Parse one JSON document and hand it to the engine."""
-    return engine.handle(parse_input(doc))
-
-
-def feed(engine: Engine, *docs: Json) -> list[dict[str, Any]]:
-    """Every command the documents cause, in order, as the CLI prints them."""
-    out: list[dict[str, Any]] = []
-    for doc in docs:
-        out += [command_json(c) for c in handle(engine, doc).commands]
-    return out
 
 
 def accepted(

@@ -468,3 +468,21 @@ class TestPythonDashM:
             cwd=ROOT,
         )
         assert (result.returncode, result.stdout) == (2, b"")
+
+
+def test_closed_stdout_stops_quietly() -> None:
+    """Piping into ``head`` ends the replay quietly, with no traceback."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        f"{sys.executable} -m drfulfillment replay examples/distributed.jsonl | head -c 10",
+        shell=True,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.stdout == '{"command"'
+    assert "Traceback" not in proc.stderr

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 import attrs
 
 from drfulfillment.domain.commands import Command
-from drfulfillment.domain.decide import decide, input_id
+from drfulfillment.domain.decide import decide, input_id, named_order
 from drfulfillment.domain.errors import ConflictingInput, InputRefused, MalformedInput
 from drfulfillment.domain.inputs import (
     BackorderObserved,
@@ -25,16 +25,12 @@ from drfulfillment.domain.inputs import (
     FulfillmentObserved,
     FulfillmentOrderObserved,
     Input,
-    OrderObserved,
-    ReportCancellation,
-    ReportShipment,
-    RequestCancellation,
     ShipmentObserved,
     UnknownEvent,
 )
 from drfulfillment.domain.state import IntegrationModel, OrderState, Waiting
 
-__all__ = ["Engine", "Outcome"]
+__all__ = ["Engine", "Outcome", "fulfillment_order_of"]
 
 
 @attrs.frozen
@@ -46,6 +42,21 @@ class Outcome:
     order_id: str | None = None
     released: tuple[str, ...] = ()
     dropped: tuple[InputRefused, ...] = ()
+
+
+def fulfillment_order_of(inp: Input) -> str | None:
+    """The fulfillment order an event names, if any."""
+    match inp:
+        case FulfillmentOrderObserved():
+            return inp.fulfillment_order.id
+        case BackorderObserved():
+            return inp.fulfillment_order_id
+        case ShipmentObserved():
+            return inp.shipment.fulfillment_order_id
+        case CancellationObserved():
+            return inp.cancellation.fulfillment_order_id
+        case _:
+            return None
 
 
 class Engine:
@@ -75,36 +86,16 @@ class Engine:
 
     def _route(self, inp: Input) -> tuple[str | None, str | None]:
         """``(order id, fulfillment order id)``; the order id is ``None`` if not known yet."""
-        match inp:
-            case OrderObserved():
-                return inp.order.id, None
-            case RequestCancellation() | ReportShipment() | ReportCancellation():
-                return inp.order_id, None
-            case FulfillmentOrderObserved():
-                fo_id: str | None = inp.fulfillment_order.id
-                named = inp.fulfillment_order.upstream_id
-            case BackorderObserved():
-                fo_id, named = inp.fulfillment_order_id, inp.upstream_id
-            case ShipmentObserved():
-                fo_id = inp.shipment.fulfillment_order_id
-                named = inp.shipment.fulfillment_order_upstream_id
-            case CancellationObserved():
-                fo_id, named = (
-                    inp.cancellation.fulfillment_order_id,
-                    inp.cancellation.upstream_id,
-                )
-            case (
-                FulfillmentObserved() | UnknownEvent()
-            ):  # pragma: no cover - skipped earlier
-                return None, None
+        named = named_order(inp)
+        fo_id = fulfillment_order_of(inp)
         known = self._fo_index.get(fo_id) if fo_id is not None else None
-        if known is not None and named is not None and named != known:
+        if known is not None and named is not None and named[0] != known:
             raise ConflictingInput(
                 input_id(inp),
-                "data.object.upstreamId",
-                f"fulfillment order {fo_id} belongs to order {known}, not {named}",
+                named[1],
+                f"fulfillment order {fo_id} belongs to order {known}, not {named[0]}",
             )
-        order_id = named or known
+        order_id = named[0] if named is not None else known
         if order_id is None and fo_id is None:
             raise MalformedInput(
                 input_id(inp),
