@@ -68,26 +68,41 @@ def _merge_lines(
                     sku_id=item.sku_id,
                     quantity=item.quantity,
                     physical=physical,
+                    physical_stated=item.physical is not None,
                     amount=item.amount,
                     tax_amount=item.tax_amount,
                 )
             )
         return tuple(sorted(lines, key=lambda ln: ln.item_id))
+    merged = {ln.item_id: ln for ln in state.lines}
     for i, item in enumerate(items):
-        known = state.line(item.id)
+        known = merged.get(item.id)
+        where = f"data.object.items[{i}]"
         if known is None:
             raise ConflictingInput(
                 inp.meta.id,
-                f"data.object.items[{i}].id",
+                f"{where}.id",
                 f"order line {item.id} is new to order {state.order_id}",
             )
         if known.quantity != item.quantity:
             raise ConflictingInput(
                 inp.meta.id,
-                f"data.object.items[{i}].quantity",
+                f"{where}.quantity",
                 f"order line {item.id} had quantity {known.quantity}, now {item.quantity}",
             )
-    return state.lines
+        if item.physical is None:
+            continue
+        if known.physical_stated and known.physical != item.physical:
+            raise ConflictingInput(
+                inp.meta.id,
+                f"{where}.productDetails.physical",
+                f"order line {item.id} was physical={known.physical}, now {item.physical}",
+            )
+        # What DR states beats the catalog's or the default's guess, whenever it comes.
+        merged[item.id] = attrs.evolve(
+            known, physical=item.physical, physical_stated=True
+        )
+    return tuple(merged[ln.item_id] for ln in state.lines)
 
 
 def _fully_reported(state: OrderState) -> str | None:

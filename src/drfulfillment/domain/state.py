@@ -52,6 +52,8 @@ class OrderLine:
     sku_id: str | None
     quantity: int = attrs.field(validator=_nonneg)
     physical: bool
+    physical_stated: bool = False
+    """``physical`` came from the event (``productDetails.physical``), not a guess."""
     amount: Decimal | None = None
     tax_amount: Decimal | None = None
     fulfilled: int = attrs.field(default=0, validator=_nonneg)

@@ -1,0 +1,86 @@
+"""Order events teach the order's lines; what DR states about a line wins over a guess."""
+
+from __future__ import annotations
+
+import pytest
+from builders import order_event
+
+from drfulfillment.codecs import parse_input
+from drfulfillment.domain import ConflictingInput, IntegrationModel, OrderState, decide
+
+ORDER = "204440790336"
+LINE = "127911830336"
+T1 = "2021-11-01T18:23:06Z"
+T2 = "2021-11-01T18:24:06Z"
+
+
+def fresh() -> OrderState:
+    """An order the engine knows nothing about yet."""
+    return OrderState(order_id=ORDER, model=IntegrationModel.DISTRIBUTED)
+
+
+class TestPhysical:
+    """``OrderLine.physical``: stated by DR, else the catalog, else physical."""
+
+    @pytest.mark.parametrize("stated_first", [True, False])
+    def test_stated_value_wins_in_any_order(self, stated_first: bool) -> None:
+        """An expanded event saying digital wins whether it comes first or second."""
+        plain = parse_input(
+            order_event(
+                "evt-1", "pending_payment", T1, items=((LINE, 2, None),), transitions=()
+            )
+        )
+        stated = parse_input(
+            order_event(
+                "evt-2",
+                "pending_payment",
+                T2,
+                items=((LINE, 2, False),),
+                transitions=(),
+            )
+        )
+        first, second = (stated, plain) if stated_first else (plain, stated)
+        state = decide(decide(fresh(), first).state, second).state
+        line = state.line(LINE)
+        assert line is not None
+        assert (line.physical, line.physical_stated) == (False, True)
+
+    def test_digital_line_gets_no_fulfillment_order(self) -> None:
+        """Once DR says a line is digital, accepting the order creates no fulfillment order."""
+        plain = parse_input(
+            order_event(
+                "evt-1", "pending_payment", T1, items=((LINE, 2, None),), transitions=()
+            )
+        )
+        stated = parse_input(
+            order_event("evt-2", "accepted", T2, items=((LINE, 2, False),))
+        )
+        decision = decide(decide(fresh(), plain).state, stated)
+        assert decision.commands == ()
+
+    def test_contradicting_statements_refused(self) -> None:
+        """DR saying physical, then digital, for the same line is refused; state unchanged."""
+        one = decide(
+            fresh(),
+            parse_input(order_event("evt-1", "accepted", T1, items=((LINE, 2, True),))),
+        )
+        with pytest.raises(ConflictingInput) as info:
+            decide(
+                one.state,
+                parse_input(
+                    order_event("evt-2", "accepted", T2, items=((LINE, 2, False),))
+                ),
+            )
+        assert info.value.input_id == "evt-2"
+        assert info.value.field == "data.object.items[0].productDetails.physical"
+
+    def test_catalog_guess_is_not_a_statement(self) -> None:
+        """The catalog decides when DR does not say, and is marked as a guess."""
+        plain = parse_input(
+            order_event(
+                "evt-1", "pending_payment", T1, items=((LINE, 2, None),), transitions=()
+            )
+        )
+        line = decide(fresh(), plain, catalog={f"sku-{LINE}": False}).state.line(LINE)
+        assert line is not None
+        assert (line.physical, line.physical_stated) == (False, False)
