@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from builders import order_event
 
+from builders import order_event
 from drfulfillment.codecs import parse_input
 from drfulfillment.domain import ConflictingInput, IntegrationModel, OrderState, decide
 
