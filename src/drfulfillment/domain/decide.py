@@ -242,7 +242,12 @@ def decide(
                 key=lambda w: w.input_id,
             )
         )
-        return Decision(attrs.evolve(kept, waiting=waiting), outcome="waiting")
+        # A waiting closing event can itself let the engine report what it owes
+        # (``waiting.catching_up``), which in turn can release it.
+        parked, owed = reconcile(attrs.evolve(kept, waiting=waiting), iid)
+        parked, more, released, dropped = _release(parked, catalog)
+        outcome = "waiting" if any(w.input_id == iid for w in parked.waiting) else "applied"
+        return Decision(parked, owed + more, outcome, released, dropped)
     new, more, released, dropped = _release(new, catalog)
     return Decision(new, commands + more, "applied", released, dropped)
 

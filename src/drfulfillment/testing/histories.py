@@ -1,0 +1,477 @@
+"""Hypothesis strategies: DR orders, valid event histories, and the ways DR delivers them.
+
+A :class:`History` is what DR sends (and what the merchant asks) for one or more orders,
+in causal order, in one integration model:
+
+* every model: ``order.pending_payment``/``order.review_opened`` (sometimes), then
+  ``order.accepted``; charge events (which the engine skips) now and then; once every line
+  is shipped or cancelled, ``order.fulfilled`` (or ``order.cancelled``), sometimes
+  ``order.complete``, sometimes a dispute and its resolution;
+* distributed and orchestrated: ``fulfillment_order.pending``; backorders with rising
+  ``totalBackordered``; the line's shipped units in one to three shipments, some
+  redelivered under a new event id; cancellations by the customer (a merchant
+  ``request_cancellation``, then DR's ``fulfillment_cancellation`` events), refused ones,
+  and by the fulfiller (cumulative ``fulfillment_order.cancelled`` snapshots); in the
+  distributed model, digital lines reported by the merchant (``report_shipment`` /
+  ``report_cancellation``);
+* third-party: the merchant's ``report_shipment`` / ``report_cancellation`` requests.
+
+Alongside it, the truth per line (:class:`LineTruth`): how many units shipped and how many
+were cancelled, which is what DR must end up told. :func:`deliveries` then delivers a
+history as DR may: every event at least once, some several times, in any order, except
+that a merchant request comes after what it needs (its order, its fulfillment order) and
+before what it causes (the cancellation events that answer it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from hypothesis import strategies as st
+
+from drfulfillment.domain.state import IntegrationModel
+from drfulfillment.testing.events import (
+    Json,
+    backordered,
+    cancellation,
+    envelope,
+    fo_line,
+    fulfillment_order,
+    order_event,
+    request,
+    shipped,
+)
+
+__all__ = ["History", "LineTruth", "deliveries", "histories", "orders"]
+
+
+@attrs.frozen
+class LineTruth:
+    """What a valid history says of one DR order line."""
+
+    order_id: str
+    item_id: str
+    quantity: int
+    physical: bool
+    shipped: int
+    cancelled: int
+
+
+@attrs.frozen
+class History:
+    """A valid history: inputs in causal order, redeliveries, the truth, and the order rules.
+
+    ``after`` maps a merchant request id to the ids it must be delivered after;
+    ``before`` to the ids it must be delivered before.
+    """
+
+    model: IntegrationModel
+    events: tuple[Json, ...]
+    aliases: tuple[Json, ...]
+    lines: tuple[LineTruth, ...]
+    after: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    before: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def line(self, order_id: str, item_id: str) -> LineTruth:
+        """The truth of one line."""
+        return next(
+            ln for ln in self.lines if (ln.order_id, ln.item_id) == (order_id, item_id)
+        )
+
+
+def doc_id(doc: Json) -> str:
+    """The id a document is deduplicated by (event id or request id)."""
+    return str(doc["id"])
+
+
+def _stamp(minute: int) -> str:
+    return f"2021-11-{1 + minute // 1440:02d}T{(minute // 60) % 24:02d}:{minute % 60:02d}:00Z"
+
+
+@st.composite
+def orders(
+    draw: st.DrawFn, *, max_lines: int = 3, max_quantity: int = 4, digital: bool = True
+) -> Json:
+    """A DR order object (``data.object`` of ``order.accepted``), ids shaped as DR's."""
+    number = draw(st.integers(10_000_000, 99_999_999))
+    order_id = f"{number}0336"
+    n = draw(st.integers(1, max_lines))
+    items = tuple(
+        (
+            f"{number + 1 + k}0336",
+            draw(st.integers(1, max_quantity)),
+            draw(st.booleans()) if digital else True,
+        )
+        for k in range(n)
+    )
+    event = order_event("-", "accepted", _stamp(0), order_id=order_id, items=items)
+    built: Json = event["data"]["object"]
+    return built
+
+
+class _Order:
+    """Builds one order's history; ``emit`` keeps causal order."""
+
+    def __init__(
+        self,
+        draw: st.DrawFn,
+        index: int,
+        model: IntegrationModel,
+        clock: list[int],
+        digital: bool,
+    ) -> None:
+        self.draw = draw
+        self.model = model
+        self.clock = clock
+        self.number = 10_000_000 + 1000 * index + draw(st.integers(0, 9)) * 100
+        self.order_id = f"{self.number}0336"
+        self.fo_id = f"57{self.number}"
+        n = draw(st.integers(1, 3))
+        allow_digital = digital and model is IntegrationModel.DISTRIBUTED
+        self.items = [
+            (
+                f"{self.number + 1 + k}0336",
+                draw(st.integers(1, 4)),
+                not (allow_digital and draw(st.integers(0, 3)) == 0),
+            )
+            for k in range(n)
+        ]
+        self.fo_lines = {
+            item: f"65{self.number + 1 + k}"
+            for k, (item, _, _) in enumerate(self.items)
+        }
+        self.events: list[Json] = []
+        self.aliases: list[Json] = []
+        self.after: list[tuple[str, tuple[str, ...]]] = []
+        self.before: list[tuple[str, tuple[str, ...]]] = []
+        self.first_order_event = ""
+
+    def tick(self) -> str:
+        self.clock[0] += 1 + self.draw(st.integers(0, 3))
+        return _stamp(self.clock[0])
+
+    def emit(self, doc: Json) -> Json:
+        self.events.append(doc)
+        return doc
+
+    def order_event(
+        self, state: str, transitions: tuple[str, ...], event_type: str | None = None
+    ) -> Json:
+        t = self.tick()
+        items = tuple(self.items)
+        doc = order_event(
+            f"evt-{self.order_id}-{state}-{self.clock[0]}",
+            state,
+            t,
+            order_id=self.order_id,
+            items=items,
+            transitions=transitions,
+            event_type=event_type,
+        )
+        self.first_order_event = self.first_order_event or doc_id(doc)
+        return self.emit(doc)
+
+    def charge_noise(self) -> None:
+        if self.draw(st.booleans()):
+            obj = {
+                "id": f"chg-{self.order_id}",
+                "orderId": self.order_id,
+                "state": "complete",
+            }
+            self.emit(
+                envelope(
+                    f"evt-{self.order_id}-charge-{self.clock[0]}",
+                    "order.charge.capture.complete",
+                    obj,
+                    self.tick(),
+                )
+            )
+
+    def build(self) -> list[LineTruth]:
+        draw = self.draw
+        early = draw(
+            st.sampled_from(
+                [(), ("pending_payment",), ("pending_payment", "in_review")]
+            )
+        )
+        for k, state in enumerate(early):
+            self.order_event(state, tuple(early[: k + 1]))
+        self.order_event("accepted", (*early, "accepted"))
+        # per line: shipped s, customer-cancelled cc, fulfiller-cancelled fc, refused r
+        plan: dict[str, tuple[int, int, int, int]] = {}
+        for item, q, _ in self.items:
+            s = draw(st.integers(0, q))
+            cc = draw(st.integers(0, q - s))
+            fc = draw(st.integers(0, q - s - cc))
+            r = draw(st.integers(0, q - s - cc - fc))
+            plan[item] = (s, cc, fc, r)
+        if self.model is IntegrationModel.THIRD_PARTY:
+            self._merchant_reports(plan, list(plan))
+        else:
+            self._fulfillment_order(plan)
+        self.charge_noise()
+        done = all(sum(plan[i][:3]) == q for i, q, _ in self.items)
+        if done:
+            self._close(plan)
+        return [
+            LineTruth(
+                self.order_id,
+                item,
+                q,
+                physical,
+                plan[item][0],
+                plan[item][1] + plan[item][2],
+            )
+            for item, q, physical in self.items
+        ]
+
+    def _merchant_reports(
+        self, plan: dict[str, tuple[int, int, int, int]], items: list[str]
+    ) -> None:
+        """Reports of the merchant's own fulfiller: shipments, cancellations, in pieces."""
+        draw = self.draw
+        for item in items:
+            s, cc, fc, _ = plan[item]
+            for kind, units in (
+                ("report_shipment", s),
+                ("report_cancellation", cc + fc),
+            ):
+                left, piece = units, 0
+                while left:
+                    part = draw(st.integers(1, left))
+                    rid = f"req-{self.order_id}-{item}-{kind}-{piece}"
+                    extra: dict[str, Any] = (
+                        {"trackingCompany": "UPS", "trackingNumber": rid}
+                        if kind == "report_shipment"
+                        else {}
+                    )
+                    self.emit(
+                        request(kind, rid, self.order_id, [(item, part)], **extra)
+                    )
+                    self.after.append((rid, (self.first_order_event,)))
+                    left -= part
+                    piece += 1
+
+    def _fulfillment_order(self, plan: dict[str, tuple[int, int, int, int]]) -> None:
+        draw = self.draw
+        physical = [(i, q) for i, q, p in self.items if p]
+        digital = [i for i, _, p in self.items if not p]
+        if digital:
+            self._merchant_reports(plan, digital)
+        if not physical:
+            return
+        fo_id, order_id = self.fo_id, self.order_id
+        pending = self.emit(
+            fulfillment_order(
+                f"evt-{fo_id}-pending",
+                "fulfillment_order.pending",
+                fo_id,
+                order_id,
+                [fo_line(self.fo_lines[i], i, q) for i, q in physical],
+                self.tick(),
+            )
+        )
+        caused: list[str] = []
+        requests: list[str] = []
+        # customer cancellations (accepted) and a refused one, asked first
+        for kind, pick in (("accepted", 1), ("rejected", 3)):
+            rows = [(i, plan[i][pick]) for i, _ in physical if plan[i][pick]]
+            if not rows:
+                continue
+            rid = f"req-{order_id}-cancel-{kind}"
+            requests.append(rid)
+            self.emit(
+                request(
+                    "request_cancellation",
+                    rid,
+                    order_id,
+                    rows,
+                    reason="requested_by_customer",
+                )
+            )
+            cid = f"ret_{fo_id}{pick}"
+            lines = [(self.fo_lines[i], k, None) for i, k in rows]
+            for state in ("created", kind):
+                answer = [
+                    (fl, k, k if state == "accepted" else None) for fl, k, _ in lines
+                ]
+                with_order = draw(st.booleans())
+                ev = self.emit(
+                    cancellation(
+                        f"evt-{cid}-{state}",
+                        state,
+                        cid,
+                        fo_id,
+                        order_id if with_order else None,
+                        answer,
+                        self.tick(),
+                    )
+                )
+                caused.append(doc_id(ev))
+        # backorders: rising totals
+        for item, q in physical:
+            total = 0
+            for _ in range(draw(st.integers(0, 2))):
+                step = draw(st.integers(1, q))
+                if total + step > q:
+                    break
+                total += step
+                ev = self.emit(
+                    backordered(
+                        f"evt-{fo_id}-back-{item}-{total}",
+                        fo_id,
+                        order_id,
+                        [(self.fo_lines[item], item, step, total)],
+                        self.tick(),
+                    )
+                )
+        # shipments: each line's shipped units over up to three shipments
+        pieces = []
+        for item, _ in physical:
+            left = plan[item][0]
+            while left:
+                part = draw(st.integers(1, left))
+                pieces.append((item, part))
+                left -= part
+        groups: dict[int, dict[str, int]] = {}
+        for item, part in pieces:
+            group = groups.setdefault(draw(st.integers(0, 2)), {})
+            group[item] = group.get(item, 0) + part
+        dispute_at = draw(st.none() | st.integers(0, 2))
+        for g, units in sorted(groups.items()):
+            if dispute_at == g:
+                self.order_event("dispute", ("accepted", "dispute"))
+                self.order_event(
+                    "accepted", ("accepted", "dispute"), "order.dispute.resolved"
+                )
+            sid = f"{fo_id}9{g}"
+            rows4 = [
+                (f"{sid}{k}", self.fo_lines[i], i, n)
+                for k, (i, n) in enumerate(sorted(units.items()))
+            ]
+            ev = self.emit(
+                shipped(f"evt-{sid}", sid, fo_id, order_id, rows4, self.tick())
+            )
+            if draw(st.booleans()):
+                self.aliases.append({**ev, "id": f"{ev['id']}-again"})
+        # the fulfiller's cumulative snapshots: customer units first, then its own
+        cumulative = dict.fromkeys((i for i, _ in physical), 0)
+        for _ in range(draw(st.integers(0, 2))):
+            for item, _ in physical:
+                cumulative[item] = draw(
+                    st.integers(cumulative[item], plan[item][1] + plan[item][2])
+                )
+            caused.append(doc_id(self._snapshot(physical, plan, cumulative)))
+        if any(plan[i][1] + plan[i][2] for i, _ in physical):
+            final = {i: plan[i][1] + plan[i][2] for i, _ in physical}
+            caused.append(doc_id(self._snapshot(physical, plan, final)))
+        for rid in requests:
+            self.after.append((rid, (self.first_order_event, doc_id(pending))))
+            self.before.append((rid, tuple(caused)))
+
+    def _snapshot(
+        self,
+        physical: list[tuple[str, int]],
+        plan: dict[str, tuple[int, int, int, int]],
+        cumulative: dict[str, int],
+    ) -> Json:
+        lines = [
+            fo_line(
+                self.fo_lines[i],
+                i,
+                q,
+                shipped=self.draw(st.integers(0, plan[i][0])),
+                cancelled=cumulative[i],
+            )
+            for i, q in physical
+        ]
+        t = self.tick()
+        return self.emit(
+            fulfillment_order(
+                f"evt-{self.fo_id}-cancelled-{self.clock[0]}",
+                "fulfillment_order.cancelled",
+                self.fo_id,
+                self.order_id,
+                lines,
+                t,
+            )
+        )
+
+    def _close(self, plan: dict[str, tuple[int, int, int, int]]) -> None:
+        draw = self.draw
+        last = "fulfilled" if any(plan[i][0] for i, _, _ in self.items) else "cancelled"
+        self.order_event(last, ("accepted", last))
+        if last == "fulfilled" and draw(st.booleans()):
+            self.order_event("complete", ("accepted", "fulfilled", "complete"))
+            last = "complete"
+        if last != "cancelled" and draw(st.booleans()):
+            # DR's prose: a resolved dispute reverts to the pre-dispute state; its example
+            # shows ``accepted`` after ``complete`` (DR reference 6.1, CONFLICT).
+            seen = ("accepted", "fulfilled", "dispute")
+            self.order_event("dispute", seen)
+            self.order_event(
+                draw(st.sampled_from(["accepted", last])),
+                seen,
+                "order.dispute.resolved",
+            )
+
+
+@st.composite
+def histories(
+    draw: st.DrawFn,
+    model: IntegrationModel = IntegrationModel.DISTRIBUTED,
+    *,
+    max_orders: int = 2,
+    digital: bool = True,
+) -> History:
+    """A valid history for one or more orders of ``model``, their events interleaved."""
+    clock = [0]
+    builders = [
+        _Order(draw, k, model, clock, digital)
+        for k in range(draw(st.integers(1, max_orders)))
+    ]
+    truth = [line for b in builders for line in b.build()]
+    # interleave the orders' events, keeping each order's causal order
+    queues = [list(b.events) for b in builders]
+    events: list[Json] = []
+    while any(queues):
+        live = [q for q in queues if q]
+        events.append(draw(st.sampled_from(live)).pop(0))
+    return History(
+        model=model,
+        events=tuple(events),
+        aliases=tuple(a for b in builders for a in b.aliases),
+        lines=tuple(truth),
+        after=tuple(x for b in builders for x in b.after),
+        before=tuple(x for b in builders for x in b.before),
+    )
+
+
+def _respecting(history: History, shuffled: list[Json]) -> list[Json]:
+    """Move each merchant request after what it needs and before what it causes."""
+    after, before = dict(history.after), dict(history.before)
+    requests = [d for d in shuffled if "request" in d]
+    out = [d for d in shuffled if "request" not in d]
+    for req in requests:
+        rid = doc_id(req)
+        needs = set(after.get(rid, ()))
+        causes = set(before.get(rid, ()))
+        first_needed = max(
+            (next(k for k, d in enumerate(out) if doc_id(d) == n) for n in needs),
+            default=-1,
+        )
+        moved = [d for d in out[: first_needed + 1] if doc_id(d) in causes]
+        rest = [d for d in out[: first_needed + 1] if doc_id(d) not in causes]
+        out = [*rest, req, *moved, *out[first_needed + 1 :]]
+    return out
+
+
+@st.composite
+def deliveries(draw: st.DrawFn, history: History, *, max_copies: int = 3) -> list[Json]:
+    """Every input at least once, some up to ``max_copies`` times, in any allowed order."""
+    out: list[Json] = []
+    for doc in (*history.events, *history.aliases):
+        out += [doc] * draw(st.integers(1, max_copies))
+    shuffled: list[Json] = draw(st.permutations(out))
+    return _respecting(history, shuffled)
