@@ -1,7 +1,8 @@
 """Shared fixtures and hypothesis profiles.
 
 Profiles: ``ci`` (default: quick, derandomised so CI is repeatable) and ``deep``
-(``HYPOTHESIS_PROFILE=deep``: many more examples, for a documented local run).
+(``HYPOTHESIS_PROFILE=deep``: many more examples, for a documented local run) and
+``mutation`` (few examples: each mutant reruns the tests that reach it).
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ settings.register_profile(
     "deep",
     max_examples=3000,
     deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "mutation",
+    max_examples=25,
+    derandomize=True,
+    deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -148,9 +148,9 @@ def parse_input(document: bytes | str | dict[str, Any]) -> Input:
     if created is not None:
         try:
             stamp = normalise_time(_structure(created, str, iid, "$.createdTime"))
-        except ValueError:
+        except (ValueError, OverflowError):
             raise MalformedInput(
-                iid, "createdTime", f"not an ISO-8601 time: {created!r}"
+                iid, "createdTime", f"not an ISO-8601 time in range: {created!r}"[:200]
             ) from None
     meta = EventMeta(id=iid, type=kind, created_time=stamp)
     parser = _PARSERS.get(kind)
