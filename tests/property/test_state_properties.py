@@ -5,17 +5,23 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from drfulfillment import Engine, IntegrationModel, OrderState, decide, line_ledger
 from drfulfillment.codecs import dump_state, load_state, parse_input
-from strategies import History, deliveries, histories
+from strategies import deliveries, histories
+
+MODELS = list(IntegrationModel)
+IDS = [m.value for m in MODELS]
 
 
-def reached_states(events: list[dict[str, Any]]) -> list[OrderState]:
+def reached_states(
+    events: list[dict[str, Any]], model: IntegrationModel
+) -> list[OrderState]:
     """Every per-order state after each event, including ones with inputs waiting."""
-    engine = Engine(IntegrationModel.DISTRIBUTED)
+    engine = Engine(model)
     seen: list[OrderState] = []
     for event in events:
         outcome = engine.handle(parse_input(event))
@@ -44,28 +50,34 @@ def check_ledger(state: OrderState) -> None:
         assert order_line.fulfilled + order_line.cancelled <= order_line.quantity
 
 
-@given(data=st.data(), history=histories())
-def test_ledger_is_conserved_at_every_step(data: Any, history: History) -> None:
+@pytest.mark.parametrize("model", MODELS, ids=IDS)
+@given(data=st.data())
+def test_ledger_is_conserved_at_every_step(model: IntegrationModel, data: Any) -> None:
     """Units are conserved per line after every input, in any delivery order."""
-    for state in reached_states(data.draw(deliveries(history))):
+    history = data.draw(histories(model))
+    for state in reached_states(data.draw(deliveries(history)), model):
         check_ledger(state)
 
 
-@given(data=st.data(), history=histories(max_orders=1))
-def test_state_round_trips_through_json(data: Any, history: History) -> None:
+@pytest.mark.parametrize("model", MODELS, ids=IDS)
+@given(data=st.data())
+def test_state_round_trips_through_json(model: IntegrationModel, data: Any) -> None:
     """load_state(dump_state(s)) == s for every reachable state, waiting inputs included."""
+    history = data.draw(histories(model, max_orders=1))
     delivered = data.draw(deliveries(history))
     cut = data.draw(st.integers(0, len(delivered)))
-    for state in reached_states(delivered[:cut]):
+    for state in reached_states(delivered[:cut], model):
         assert load_state(dump_state(state)) == state
 
 
-@given(data=st.data(), history=histories(max_orders=1))
-def test_every_input_is_idempotent(data: Any, history: History) -> None:
-    """Applying any input a second time changes nothing and emits nothing."""
+@pytest.mark.parametrize("model", MODELS, ids=IDS)
+@given(data=st.data())
+def test_every_input_is_idempotent(model: IntegrationModel, data: Any) -> None:
+    """Applying any input (event or merchant request) a second time changes nothing."""
+    history = data.draw(histories(model, max_orders=1))
     events = data.draw(deliveries(history))
     order_id = history.lines[0].order_id
-    state = OrderState(order_id=order_id, model=IntegrationModel.DISTRIBUTED)
+    state = OrderState(order_id=order_id, model=model)
     for event in events:
         inp = parse_input(event)
         once = decide(state, inp)
