@@ -684,7 +684,8 @@ class TestRefusals:
                 d["data"] = data
 
         err = _refused(_edited(_accepted(), edit))
-        assert (err.input_id, err.field) == (ACCEPTED_ID, "data.object")
+        field = "data.object" if isinstance(data, dict) else "data"
+        assert (err.input_id, err.field) == (ACCEPTED_ID, field)
 
     @pytest.mark.parametrize(
         ("edit", "field"),

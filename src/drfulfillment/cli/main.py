@@ -24,8 +24,20 @@ __all__ = ["main"]
 _PROGRESS_EVERY = 10_000
 
 
+def _one_line(text: str) -> str:
+    """Control characters escaped, so that every report stays on one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _reason(exc: InputRefused) -> str:
-    return f"{exc.field}: {exc.reason}" if exc.field else exc.reason
+    reason = f"{exc.field}: {exc.reason}" if exc.field else exc.reason
+    return _one_line(reason)
+
+
+def _id(value: str | None) -> str:
+    return _one_line(value) if value else "-"
 
 
 def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
@@ -68,7 +80,7 @@ def replay(
             outcome = engine.handle(inp)
         except InputRefused as exc:
             refused = True
-            print(f"line {number}: {exc.input_id or '-'}: {_reason(exc)}", file=err)
+            print(f"line {number}: {_id(exc.input_id)}: {_reason(exc)}", file=err)
             continue
         for command in outcome.commands:
             out.write(json.dumps(command_json(command)) + "\n")
@@ -76,7 +88,7 @@ def replay(
             refused = True
             where = line_of.get(dropped.input_id or "", number)
             print(
-                f"line {where}: {dropped.input_id or '-'}: {_reason(dropped)}", file=err
+                f"line {where}: {_id(dropped.input_id)}: {_reason(dropped)}", file=err
             )
         if progress and count % _PROGRESS_EVERY == 0:
             err.write(f"\r{count:,} lines")
@@ -84,7 +96,9 @@ def replay(
     if progress and count >= _PROGRESS_EVERY:
         err.write(f"\r{count:,} lines\n")
     for waiting in engine.waiting():
-        print(f"waiting: {waiting.input_id}: {waiting.reason}", file=err)
+        print(
+            f"waiting: {_id(waiting.input_id)}: {_one_line(waiting.reason)}", file=err
+        )
     return 1 if refused else 0
 
 

@@ -109,6 +109,12 @@ def _structure(raw: Any, cls: type[T], input_id: str | None, path: str) -> T:
         ) from None
 
 
+def _check_id(value: str) -> None:
+    """Ids are printed and stored: no empty ones, no control characters."""
+    if not value.strip() or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise MalformedInput(None, "id", f"not a usable id: {value!r}"[:120])
+
+
 def _describe(exc: BaseException, _type: Any) -> str:
     if isinstance(exc, KeyError):
         return "required field missing"
@@ -140,6 +146,7 @@ def parse_input(document: bytes | str | dict[str, Any]) -> Input:
     iid = _structure(event_id, str, None, "$.id") if event_id is not None else None
     if iid is None:
         raise MalformedInput(None, "id", "required field missing")
+    _check_id(iid)
     kind = raw.get("type")
     if not isinstance(kind, str):
         raise MalformedInput(iid, "type", "required field missing or not a string")
@@ -159,7 +166,9 @@ def parse_input(document: bytes | str | dict[str, Any]) -> Input:
     if parser is None:
         return UnknownEvent(meta)
     data = raw.get("data")
-    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        raise MalformedInput(iid, "data", "required object missing")
+    obj = data.get("object")
     if not isinstance(obj, dict):
         raise MalformedInput(iid, "data.object", "required object missing")
     return parser(meta, obj)
@@ -230,6 +239,7 @@ def _parse_request(raw: dict[str, Any]) -> Input:
         )
     if request_id is None:
         raise MalformedInput(None, "id", "required field missing (the request id)")
+    _check_id(request_id)
     body = {k: v for k, v in raw.items() if k not in ("request", "id")}
     body["requestId"] = request_id
     if cls is ReportShipment:

@@ -38,7 +38,7 @@ from drfulfillment.domain.lifecycles import (
     OrderStatus,
 )
 
-__all__ = ["INT_MAX", "camel", "make_converter"]
+__all__ = ["INT_MAX", "MONEY_DIGITS", "MONEY_MAX", "camel", "make_converter"]
 
 _DIGITS = re.compile(r"-?[0-9]+")
 
@@ -56,6 +56,10 @@ def _str(value: Any, _: Any) -> str:
         return str(value)
     raise TypeError(f"expected a string, got {type(value).__name__}")
 
+
+#: Money bounds: amounts are written back as JSON numbers (floats), which must hold them.
+MONEY_MAX = 10**15
+MONEY_DIGITS = 6
 
 #: The largest integer accepted: DR's integers are 32-bit, and no quantity comes near.
 INT_MAX = 2**31 - 1
@@ -130,8 +134,10 @@ def _decimal(value: Any, _: Any) -> Decimal:
         result = Decimal(str(value))
     except InvalidOperation:
         raise TypeError(f"expected a number, got {value!r}"[:120]) from None
-    if not result.is_finite():
-        raise TypeError("expected a finite number")
+    if not result.is_finite() or abs(result) > MONEY_MAX:
+        raise TypeError(f"amount out of range (at most {MONEY_MAX:,} in size)")
+    if result and result.adjusted() < -MONEY_DIGITS:
+        raise TypeError(f"amount too precise (more than {MONEY_DIGITS} decimal places)")
     return result
 
 

@@ -246,7 +246,9 @@ def decide(
         # (``waiting.catching_up``), which in turn can release it.
         parked, owed = reconcile(attrs.evolve(kept, waiting=waiting), iid)
         parked, more, released, dropped = _release(parked, catalog)
-        outcome = "waiting" if any(w.input_id == iid for w in parked.waiting) else "applied"
+        outcome = (
+            "waiting" if any(w.input_id == iid for w in parked.waiting) else "applied"
+        )
         return Decision(parked, owed + more, outcome, released, dropped)
     new, more, released, dropped = _release(new, catalog)
     return Decision(new, commands + more, "applied", released, dropped)
