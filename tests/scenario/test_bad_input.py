@@ -554,7 +554,7 @@ class TestIllegalTransitions:
             engine,
             later,
             IllegalTransition,
-            None,
+            "data.object.state",
             f"order {order_id} cannot go from 'blocked' to 'accepted'",
         )
         assert engine.orders[order_id].status is OrderStatus.BLOCKED

@@ -305,7 +305,7 @@ class TestDecideRefusals:
             decide(base, inp(accepted(created=T2)))
         assert (info.value.input_id, info.value.field, info.value.reason) == (
             "evt-acc",
-            None,
+            "data.object.state",
             f"order {ORDER} cannot go from 'blocked' to 'accepted'",
         )
         assert base == before

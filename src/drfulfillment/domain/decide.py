@@ -71,8 +71,9 @@ __all__ = ["Decision", "decide", "input_id", "named_order"]
 class Decision:
     """The outcome of one input: the new state and the commands to carry out, in order.
 
-    ``outcome`` is ``"applied"``, ``"duplicate"``, ``"waiting"`` or ``"skipped"``
-    (an event type the engine does not act on). ``released`` lists waiting inputs applied
+    ``outcome`` is ``"applied"``, ``"duplicate"``, ``"waiting"``, ``"skipped"`` (an
+    event type the engine does not act on) or ``"refused"`` (it waited, then proved
+    impossible at once; see ``dropped``). ``released`` lists waiting inputs applied
     along with this one; ``dropped`` the waiting inputs that proved impossible once their
     dependency arrived (they are kept out of the state, and reported here).
     """
@@ -246,9 +247,12 @@ def decide(
         # (``waiting.catching_up``), which in turn can release it.
         parked, owed = reconcile(attrs.evolve(kept, waiting=waiting), iid)
         parked, more, released, dropped = _release(parked, catalog)
-        outcome = (
-            "waiting" if any(w.input_id == iid for w in parked.waiting) else "applied"
-        )
+        if any(w.input_id == iid for w in parked.waiting):
+            outcome = "waiting"
+        elif any(d.input_id == iid for d in dropped):
+            outcome = "refused"
+        else:
+            outcome = "applied"
         return Decision(parked, owed + more, outcome, released, dropped)
     new, more, released, dropped = _release(new, catalog)
     return Decision(new, commands + more, "applied", released, dropped)

@@ -142,5 +142,11 @@ def on_order(
         if why is not None:
             raise Wait(why)
     if state.status is not None:
-        ORDER.check(state.status, new, subject=state.order_id, input_id=inp.meta.id)
+        ORDER.check(
+            state.status,
+            new,
+            subject=state.order_id,
+            input_id=inp.meta.id,
+            field="data.object.state",
+        )
     return attrs.evolve(state, status=new, status_stamp=stamp), ()

@@ -11,7 +11,7 @@ it owes even if the status it last applied would hold it (:func:`catching_up`).
 from __future__ import annotations
 
 from drfulfillment.domain.inputs import OrderObserved
-from drfulfillment.domain.lifecycles import OrderStatus
+from drfulfillment.domain.lifecycles import ORDER, OrderStatus
 from drfulfillment.domain.state import OrderState
 
 __all__ = ["Wait", "catching_up", "is_closing"]
@@ -42,7 +42,14 @@ def catching_up(state: OrderState) -> bool:
         inp = w.input
         if isinstance(inp, OrderObserved) and is_closing(inp):
             stamp = (inp.meta.created_time, inp.meta.id)
-            if state.status_stamp is None or stamp > state.status_stamp:
+            newer = state.status_stamp is None or stamp > state.status_stamp
+            # Only a closing state the order can still reach (never out of blocked).
+            reachable = (
+                state.status is None
+                or inp.order.state is None
+                or ORDER.can_reach(state.status, inp.order.state)
+            )
+            if newer and reachable:
                 return True
     return False
 

@@ -21,14 +21,9 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError(msg) from exc
 
 from drfulfillment.testing.checks import assert_calls_sound, check_calls, totals
+from drfulfillment.testing.deliveries import deliveries
 from drfulfillment.testing.events import Json
-from drfulfillment.testing.histories import (
-    History,
-    LineTruth,
-    deliveries,
-    histories,
-    orders,
-)
+from drfulfillment.testing.histories import History, LineTruth, histories, orders
 
 __all__ = [
     "History",

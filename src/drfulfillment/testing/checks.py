@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from drfulfillment.domain.state import IntegrationModel
-from drfulfillment.testing.histories import History
+from drfulfillment.testing.truth import History
 
 __all__ = ["assert_calls_sound", "check_calls", "totals"]
 

@@ -18,7 +18,7 @@ in causal order, in one integration model:
 
 Alongside it, the truth per line (:class:`LineTruth`): how many units shipped and how many
 were cancelled, which is what DR must end up told. :func:`deliveries` then delivers a
-history as DR may: every event at least once, some several times, in any order, except
+history as DR may (:mod:`.deliveries`): every event at least once, some several times, in any order, except
 that a merchant request comes after what it needs (its order, its fulfillment order) and
 before what it causes (the cancellation events that answer it).
 """
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
 from hypothesis import strategies as st
 
 from drfulfillment.domain.state import IntegrationModel
@@ -42,47 +41,9 @@ from drfulfillment.testing.events import (
     request,
     shipped,
 )
+from drfulfillment.testing.truth import History, LineTruth, doc_id
 
-__all__ = ["History", "LineTruth", "deliveries", "histories", "orders"]
-
-
-@attrs.frozen
-class LineTruth:
-    """What a valid history says of one DR order line."""
-
-    order_id: str
-    item_id: str
-    quantity: int
-    physical: bool
-    shipped: int
-    cancelled: int
-
-
-@attrs.frozen
-class History:
-    """A valid history: inputs in causal order, redeliveries, the truth, and the order rules.
-
-    ``after`` maps a merchant request id to the ids it must be delivered after;
-    ``before`` to the ids it must be delivered before.
-    """
-
-    model: IntegrationModel
-    events: tuple[Json, ...]
-    aliases: tuple[Json, ...]
-    lines: tuple[LineTruth, ...]
-    after: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    before: tuple[tuple[str, tuple[str, ...]], ...] = ()
-
-    def line(self, order_id: str, item_id: str) -> LineTruth:
-        """The truth of one line."""
-        return next(
-            ln for ln in self.lines if (ln.order_id, ln.item_id) == (order_id, item_id)
-        )
-
-
-def doc_id(doc: Json) -> str:
-    """The id a document is deduplicated by (event id or request id)."""
-    return str(doc["id"])
+__all__ = ["History", "LineTruth", "doc_id", "histories", "orders"]
 
 
 def _stamp(minute: int) -> str:
@@ -446,32 +407,3 @@ def histories(
         after=tuple(x for b in builders for x in b.after),
         before=tuple(x for b in builders for x in b.before),
     )
-
-
-def _respecting(history: History, shuffled: list[Json]) -> list[Json]:
-    """Move each merchant request after what it needs and before what it causes."""
-    after, before = dict(history.after), dict(history.before)
-    requests = [d for d in shuffled if "request" in d]
-    out = [d for d in shuffled if "request" not in d]
-    for req in requests:
-        rid = doc_id(req)
-        needs = set(after.get(rid, ()))
-        causes = set(before.get(rid, ()))
-        first_needed = max(
-            (next(k for k, d in enumerate(out) if doc_id(d) == n) for n in needs),
-            default=-1,
-        )
-        moved = [d for d in out[: first_needed + 1] if doc_id(d) in causes]
-        rest = [d for d in out[: first_needed + 1] if doc_id(d) not in causes]
-        out = [*rest, req, *moved, *out[first_needed + 1 :]]
-    return out
-
-
-@st.composite
-def deliveries(draw: st.DrawFn, history: History, *, max_copies: int = 3) -> list[Json]:
-    """Every input at least once, some up to ``max_copies`` times, in any allowed order."""
-    out: list[Json] = []
-    for doc in (*history.events, *history.aliases):
-        out += [doc] * draw(st.integers(1, max_copies))
-    shuffled: list[Json] = draw(st.permutations(out))
-    return _respecting(history, shuffled)

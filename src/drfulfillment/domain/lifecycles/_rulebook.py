@@ -102,12 +102,20 @@ class Rulebook(Generic[S]):
         """Whether ``dest`` follows ``source`` by zero or more declared transitions."""
         return dest in self._reach[source]
 
-    def check(self, source: S, dest: S, *, subject: str, input_id: str | None) -> None:
-        """Refuse a derived change ``source -> dest`` that the lifecycle cannot make."""
+    def check(
+        self,
+        source: S,
+        dest: S,
+        *,
+        subject: str,
+        input_id: str | None,
+        field: str | None = None,
+    ) -> None:
+        """Refuse a change ``source -> dest`` that the lifecycle cannot make."""
         if not self.can_reach(source, dest):
             raise IllegalTransition(
                 input_id,
-                None,
+                field,
                 f"{self.name} {subject} cannot go from {source.value!r} to "
                 f"{dest.value!r}",
             )
