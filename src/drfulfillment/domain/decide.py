@@ -205,12 +205,9 @@ def _apply(
 ) -> tuple[OrderState, tuple[Command, ...]]:
     """Apply one input; raises ``Wait`` or ``InputRefused``."""
     iid = input_id(inp)
-    try:
-        merged, own = _merge(state, inp, catalog)
-        notes = _check_and_notify(state, merged, iid)
-        final, api = reconcile(merged, iid)
-    except InputRefused as exc:
-        raise exc if exc.input_id == iid else exc.with_input_id(iid) from exc
+    merged, own = _merge(state, inp, catalog)
+    notes = _check_and_notify(state, merged, iid)
+    final, api = reconcile(merged, iid)
     return attrs.evolve(final, seen=final.seen | {iid}), own + notes + api
 
 

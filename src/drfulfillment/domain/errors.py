@@ -29,10 +29,6 @@ class InputRefused(Exception):  # noqa: N818 - a refusal, named for what it is
         where = f" at {field}" if field else ""
         super().__init__(f"{input_id or '-'}{where}: {reason}")
 
-    def with_input_id(self, input_id: str | None) -> InputRefused:
-        """Return the same refusal attributed to ``input_id``."""
-        return type(self)(input_id, self.field, self.reason)
-
 
 class MalformedInput(InputRefused):
     """The JSON is not valid, or a field has the wrong type or is missing."""

@@ -303,8 +303,8 @@ def on_cancellation(state: OrderState, inp: CancellationObserved) -> Effects:
                 "data.object.state",
                 f"fulfillment cancellation {c.id} is {known.status.value}; it cannot become {status.value}",
             )
-        if status is known.status and not record.lines:
-            return state, ()
+        # A later event without lines does not erase what an earlier one said.
+        record = attrs.evolve(record, lines=record.lines or known.lines)
     others = [x for x in state.cancellations if x.id != c.id]
     return attrs.evolve(
         state, cancellations=tuple(sorted([*others, record], key=lambda x: x.id))

@@ -113,12 +113,18 @@ def _create_fulfillment_order(state: OrderState, input_id: str | None) -> Effect
 
 
 def _add(
-    lines: dict[str, OrderLine], item_id: str, *, fulfilled: int = 0, cancelled: int = 0
+    lines: dict[str, OrderLine],
+    item_id: str,
+    input_id: str | None,
+    *,
+    fulfilled: int = 0,
+    cancelled: int = 0,
 ) -> None:
+    """Count units as reported to DR; never more than the line has unreported."""
     line = lines[item_id]
     if fulfilled + cancelled > line.unreported:
         raise LedgerViolation(
-            None,
+            input_id,
             None,
             f"order line {item_id}: reporting more than its unreported units",
         )
@@ -127,7 +133,7 @@ def _add(
     )
 
 
-def _report(state: OrderState) -> Effects:
+def _report(state: OrderState, input_id: str | None) -> Effects:
     lines = {ln.item_id: ln for ln in state.lines}
     commands: list[Command] = []
     shipments = list(state.shipments)
@@ -136,7 +142,7 @@ def _report(state: OrderState) -> Effects:
             if s.reported or not s.lines:
                 continue
             for sl in s.lines:
-                _add(lines, sl.item_id, fulfilled=sl.quantity)
+                _add(lines, sl.item_id, input_id, fulfilled=sl.quantity)
             commands.append(
                 CreateFulfillment(
                     key=f"fulfillment:shipment:{s.id}",
@@ -161,7 +167,7 @@ def _report(state: OrderState) -> Effects:
             before = lines[item_id].cancelled
             delta = known_cancelled(state, item_id) - before
             if delta > 0:
-                _add(lines, item_id, cancelled=delta)
+                _add(lines, item_id, input_id, cancelled=delta)
                 owed.append((item_id, before, delta))
         if owed:
             span = ",".join(f"{i}:{b}+{d}" for (i, b, d) in owed)
@@ -184,6 +190,7 @@ def _report(state: OrderState) -> Effects:
             _add(
                 lines,
                 u.item_id,
+                input_id,
                 fulfilled=u.quantity if shipped else 0,
                 cancelled=0 if shipped else u.quantity,
             )
@@ -218,5 +225,5 @@ def reconcile(state: OrderState, input_id: str | None) -> Effects:
     allowed = state.status in POST_FULFILLMENTS_ALLOWED or catching_up(state)
     if state.model is IntegrationModel.ORCHESTRATED or not allowed:
         return state, created
-    state, reported = _report(state)
+    state, reported = _report(state, input_id)
     return state, created + reported
