@@ -270,29 +270,48 @@ def _keep_details(
     return merged
 
 
+def _release_one(
+    state: OrderState, catalog: Mapping[str, bool]
+) -> tuple[OrderState, tuple[Command, ...], str, InputRefused | None] | None:
+    """The first waiting input that applies or proves impossible, or ``None``."""
+    for w in state.waiting:
+        rest = attrs.evolve(
+            state, waiting=tuple(x for x in state.waiting if x is not w)
+        )
+        try:
+            applied, more = _apply(rest, w.input, catalog)
+        except Wait:
+            continue
+        except InputRefused as exc:
+            return (
+                attrs.evolve(rest, seen=rest.seen | {w.input_id}),
+                (),
+                w.input_id,
+                exc,
+            )
+        return applied, more, w.input_id, None
+    return None
+
+
 def _release(
     state: OrderState, catalog: Mapping[str, bool]
 ) -> tuple[OrderState, tuple[Command, ...], tuple[str, ...], tuple[InputRefused, ...]]:
+    """Apply waiting inputs that now can be, in id order, until none can.
+
+    Each pass applies (or drops) one waiting input or stops, so there are at most as
+    many passes as inputs waiting: the loop ends by construction.
+    """
     commands: tuple[Command, ...] = ()
     released: list[str] = []
     dropped: list[InputRefused] = []
-    progress = True
-    while progress and state.waiting:
-        progress = False
-        for w in state.waiting:
-            rest = attrs.evolve(
-                state, waiting=tuple(x for x in state.waiting if x is not w)
-            )
-            try:
-                state, more = _apply(rest, w.input, catalog)
-            except Wait:
-                continue
-            except InputRefused as exc:
-                state = attrs.evolve(rest, seen=rest.seen | {w.input_id})
-                dropped.append(exc)
-            else:
-                commands += more
-                released.append(w.input_id)
-            progress = True
+    for _ in range(len(state.waiting)):
+        found = _release_one(state, catalog)
+        if found is None:
             break
+        state, more, done, refusal = found
+        if refusal is None:
+            commands += more
+            released.append(done)
+        else:
+            dropped.append(refusal)
     return state, commands, tuple(released), tuple(dropped)
