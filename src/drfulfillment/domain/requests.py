@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import attrs
 
 from drfulfillment.domain.commands import (
@@ -37,6 +39,7 @@ from drfulfillment.domain.state import (
     FulfillmentOrderLine,
     IntegrationModel,
     MerchantReport,
+    OrderLine,
     OrderState,
     PendingCancellationRequest,
     ReportKind,
@@ -65,6 +68,23 @@ def _require_order(state: OrderState, request_id: str) -> None:
         )
 
 
+def _requested_lines(
+    state: OrderState, req: RequestCancellation | ReportShipment | ReportCancellation
+) -> Iterator[tuple[str, OrderLine, int]]:
+    """``(where, order line, total units)`` per line a request names; unknown ones refused."""
+    _require_order(state, req.request_id)
+    for item_id, (i, quantity) in _totals(req.items).items():
+        where = f"items[{i}]"
+        line = state.line(item_id)
+        if line is None:
+            raise UnknownReference(
+                req.request_id,
+                f"{where}.itemId",
+                f"order {state.order_id} has no line {item_id}",
+            )
+        yield where, line, quantity
+
+
 def on_request_cancellation(state: OrderState, req: RequestCancellation) -> Effects:
     """Validate a cancellation request and emit ``POST /fulfillment-cancellations``."""
     if state.model is IntegrationModel.THIRD_PARTY:
@@ -73,17 +93,9 @@ def on_request_cancellation(state: OrderState, req: RequestCancellation) -> Effe
             None,
             "the third-party model has no fulfillment orders; use report_cancellation",
         )
-    _require_order(state, req.request_id)
     per_fo: dict[str, list[tuple[FulfillmentOrder, FulfillmentOrderLine, int]]] = {}
-    for item_id, (i, quantity) in _totals(req.items).items():
-        where = f"items[{i}]"
-        order_line = state.line(item_id)
-        if order_line is None:
-            raise UnknownReference(
-                req.request_id,
-                f"{where}.itemId",
-                f"order {state.order_id} has no line {item_id}",
-            )
+    for where, order_line, quantity in _requested_lines(state, req):
+        item_id = order_line.item_id
         candidates = [
             (fo, ln)
             for fo in state.fulfillment_orders
@@ -166,16 +178,8 @@ def on_report(state: OrderState, req: ReportShipment | ReportCancellation) -> Ef
             None,
             "in the orchestrated model DR captures and cancels itself; nothing is reported",
         )
-    _require_order(state, req.request_id)
-    for item_id, (i, quantity) in _totals(req.items).items():
-        where = f"items[{i}]"
-        line = state.line(item_id)
-        if line is None:
-            raise UnknownReference(
-                req.request_id,
-                f"{where}.itemId",
-                f"order {state.order_id} has no line {item_id}",
-            )
+    for where, line, quantity in _requested_lines(state, req):
+        item_id = line.item_id
         if state.model is IntegrationModel.DISTRIBUTED and line.physical:
             raise UnsupportedInModel(
                 req.request_id,
