@@ -401,7 +401,7 @@ class TestProgress:
 
     @staticmethod
     def _stream() -> io.BytesIO:
-        event = {"id": "evt", "type": "order.charge.capture.complete", "data": {}}
+        event = {"id": "evt", "type": "order.invoice.created", "data": {}}
         return io.BytesIO((json.dumps(event) + "\n").encode() * 10_000)
 
     def test_no_progress_when_stderr_is_not_a_terminal(self) -> None:

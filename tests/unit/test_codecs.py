@@ -36,6 +36,7 @@ from drfulfillment.domain.inputs import (
     CancellationItemSnapshot,
     CancellationObserved,
     CancellationSnapshot,
+    ChargeObserved,
     EventMeta,
     FulfillmentObserved,
     FulfillmentOrderItemSnapshot,
@@ -46,10 +47,12 @@ from drfulfillment.domain.inputs import (
     OrderObserved,
     OrderSnapshot,
     Party,
+    RefundObserved,
     ReportCancellation,
     ReportShipment,
     RequestCancellation,
     RequestedUnits,
+    ReturnObserved,
     ShipmentItemSnapshot,
     ShipmentObserved,
     ShipmentSnapshot,
@@ -57,7 +60,15 @@ from drfulfillment.domain.inputs import (
     Tracking,
     UnknownEvent,
 )
-from drfulfillment.domain.lifecycles import CancellationStatus, OrderStatus
+from drfulfillment.domain.lifecycles import (
+    CancellationStatus,
+    CaptureStatus,
+    ChargeStatus,
+    OrderStatus,
+    RefundStatus,
+    ReturnStatus,
+)
+from drfulfillment.domain.snapshots import ChargeSnapshot
 from drfulfillment.domain.state import OrderState
 
 Json = dict[str, Any]
@@ -116,27 +127,37 @@ ORDER_FIXTURES: dict[str, OrderStatus] = {
 
 UNKNOWN_FIXTURES = (
     "event-checkout_session.order.created.json",
+    "event-order.credit_memo.created.json",
+    "event-order.invoice.created.json",
+)
+
+CHARGE_FIXTURES = (
     "event-order.charge.cancel.complete.example2.json",
     "event-order.charge.cancel.complete.json",
     "event-order.charge.capture.complete.json",
     "event-order.charge.capture.failed.json",
     "event-order.charge.capture.failed.with-fulfillmentId.partial.json",
     "event-order.charge.refund.complete.json",
-    "event-order.charge.refund.failed.json",
-    "event-order.credit_memo.created.json",
-    "event-order.invoice.created.json",
-    "event-refund.complete.item-level.json",
-    "event-refund.complete.json",
-    "event-refund.complete.order-level.json",
-    "event-refund.failed.example2.json",
-    "event-refund.failed.json",
-    "event-refund.pending.from-return-multi-shipment-1.json",
-    "event-refund.pending.from-return-multi-shipment-2.json",
-    "event-refund.pending.from-return-single-shipment.json",
-    "event-refund.pending.item-level.json",
-    "event-refund.pending.json",
-    "event-refund.pending.order-level.json",
-    "event-refund.pending_information.json",
+)
+
+REFUND_FIXTURES: dict[str, RefundStatus] = {
+    "event-refund.complete.item-level.json": RefundStatus.SUCCEEDED,
+    "event-refund.complete.json": RefundStatus.SUCCEEDED,
+    "event-refund.complete.order-level.json": RefundStatus.SUCCEEDED,
+    "event-refund.failed.example2.json": RefundStatus.FAILED,
+    "event-refund.failed.json": RefundStatus.FAILED,
+    # DR's example: a ``refund.pending`` whose refund already reads ``succeeded``; the
+    # object's state wins over the event's name.
+    "event-refund.pending.from-return-multi-shipment-1.json": RefundStatus.SUCCEEDED,
+    "event-refund.pending.from-return-multi-shipment-2.json": RefundStatus.PENDING,
+    "event-refund.pending.from-return-single-shipment.json": RefundStatus.PENDING,
+    "event-refund.pending.item-level.json": RefundStatus.PENDING,
+    "event-refund.pending.json": RefundStatus.PENDING,
+    "event-refund.pending.order-level.json": RefundStatus.PENDING,
+    "event-refund.pending_information.json": RefundStatus.PENDING_INFORMATION,
+}
+
+RETURN_FIXTURES = (
     "event-return.accepted.multi-shipment.json",
     "event-return.accepted.single-shipment.json",
 )
@@ -209,6 +230,10 @@ class TestDrPayloads:
             set(FULFILLMENT_FIXTURES),
             set(REFUSED_FIXTURES),
             set(OTHER_FIXTURES),
+            set(CHARGE_FIXTURES),
+            set(REFUND_FIXTURES),
+            set(RETURN_FIXTURES),
+            {"event-order.charge.refund.failed.json"},
         ]
         assert sum(len(g) for g in groups) == len(set().union(*groups))
         assert set().union(*groups) == on_disk
@@ -231,15 +256,92 @@ class TestDrPayloads:
 
     @pytest.mark.parametrize("name", UNKNOWN_FIXTURES)
     def test_events_the_engine_does_not_handle(self, name: str) -> None:
-        """Charge, refund, return, invoice and checkout events are ``UnknownEvent``."""
+        """Invoice, credit memo and checkout events are ``UnknownEvent``."""
         assert parse_input(load_payload(name)) == UnknownEvent(_meta_of(name))
+
+    @pytest.mark.parametrize("name", CHARGE_FIXTURES)
+    def test_charge_events(self, name: str) -> None:
+        """``order.charge.*`` carry the charge: amount, state and every operation."""
+        raw = load_payload(name)
+        parsed = parse_input(raw)
+        assert isinstance(parsed, ChargeObserved)
+        obj = _obj(raw)
+        assert parsed.charge.id == obj["id"]
+        assert parsed.charge.order_id == obj["orderId"]
+        assert parsed.charge.amount == Decimal(str(obj["amount"]))
+        assert parsed.charge.state is ChargeStatus(obj["state"])
+        for kind in ("captures", "cancels", "refunds"):
+            got = getattr(parsed.charge, kind)
+            assert [
+                (o.id, o.amount, o.state.value if o.state else None) for o in got
+            ] == [
+                (o.get("id"), Decimal(str(o["amount"])), o["state"])
+                for o in obj.get(kind, [])
+            ]
+
+    def test_capture_failure_keeps_its_fulfillment_and_code(self) -> None:
+        """``captures[].fulfillmentId`` and ``failureCode`` are kept."""
+        parsed = parse_input(
+            load_payload(
+                "event-order.charge.capture.failed.with-fulfillmentId.partial.json"
+            )
+        )
+        assert isinstance(parsed, ChargeObserved)
+        (capture,) = parsed.charge.captures
+        assert capture.state is CaptureStatus.FAILED
+        assert capture.failure_code == "failed-request"
+        assert capture.fulfillment_id == "ful_2bbb92e0-16fa-4a62-952e-4e2ca4df2870"
+
+    def test_charge_event_carrying_the_order(self) -> None:
+        """DR's ``order.charge.refund.failed`` example carries the order: read as one."""
+        parsed = parse_input(load_payload("event-order.charge.refund.failed.json"))
+        assert isinstance(parsed, OrderObserved)
+        (charge,) = parsed.order.charges
+        assert charge.amount == Decimal("27.1")
+        assert [r.id for r in charge.refunds] == [None, None]
+
+    @pytest.mark.parametrize(("name", "state"), sorted(REFUND_FIXTURES.items()))
+    def test_refund_events(self, name: str, state: RefundStatus) -> None:
+        """``refund.*``: the refund's state (``refund.complete`` is ``succeeded``), lines."""
+        raw = load_payload(name)
+        parsed = parse_input(raw)
+        assert isinstance(parsed, RefundObserved)
+        obj = _obj(raw)
+        assert (parsed.refund.id, parsed.refund.order_id) == (obj["id"], obj["orderId"])
+        assert parsed.refund.state is state
+        assert [(i.item_id, i.quantity) for i in parsed.refund.items] == [
+            (i.get("itemId"), i.get("quantity")) for i in obj.get("items", [])
+        ]
+
+    @pytest.mark.parametrize("name", RETURN_FIXTURES)
+    def test_return_events(self, name: str) -> None:
+        """``return.accepted``: the return, its lines and what was accepted."""
+        raw = load_payload(name)
+        parsed = parse_input(raw)
+        assert isinstance(parsed, ReturnObserved)
+        obj = _obj(raw)
+        assert parsed.ret.state is ReturnStatus.ACCEPTED
+        assert [
+            (i.item_id, i.quantity, i.quantity_accepted) for i in parsed.ret.items
+        ] == [(i["itemId"], i["quantity"], i["quantityAccepted"]) for i in obj["items"]]
 
     @pytest.mark.parametrize(("name", "order_id"), sorted(FULFILLMENT_FIXTURES.items()))
     def test_fulfillment_created(self, name: str, order_id: str | None) -> None:
-        """``fulfillment.created`` becomes ``FulfillmentObserved`` with its order id."""
-        assert parse_input(load_payload(name)) == FulfillmentObserved(
-            _meta_of(name), order_id
+        """``fulfillment.created`` becomes ``FulfillmentObserved`` with DR's record."""
+        raw = load_payload(name)
+        parsed = parse_input(raw)
+        assert isinstance(parsed, FulfillmentObserved)
+        obj = _obj(raw)
+        assert (parsed.fulfillment.id, parsed.fulfillment.order_id) == (
+            obj["id"],
+            order_id,
         )
+        assert [
+            (i.item_id, i.quantity, i.cancel_quantity) for i in parsed.fulfillment.items
+        ] == [
+            (i["itemId"], i.get("quantity"), i.get("cancelQuantity"))
+            for i in obj.get("items", [])
+        ]
 
     @pytest.mark.parametrize(("name", "expected"), sorted(OTHER_FIXTURES.items()))
     def test_fulfillment_order_fragments(self, name: str, expected: Input) -> None:
@@ -313,6 +415,14 @@ class TestOrderMapping:
                         amount=Decimal("20.0"),
                         tax_amount=Decimal("1.61"),
                         physical=None,
+                    ),
+                ),
+                charges=(
+                    ChargeSnapshot(
+                        id="f38ea46b-f08e-4465-97ec-3aacd7e83ae6",
+                        currency="USD",
+                        amount=Decimal("27.01"),
+                        state=ChargeStatus.CAPTURABLE,
                     ),
                 ),
             ),

@@ -177,11 +177,16 @@ class TestDecideSkipped:
         assert isinstance(event, UnknownEvent)
         assert decide(fresh(), event) == Decision(fresh(), (), "skipped")
 
-    def test_fulfillment_created_is_skipped(self) -> None:
-        """``fulfillment.created`` (DR's echo of our POST) is recorded nowhere."""
-        base = run(fresh(), accepted()).state
+    def test_fulfillment_created_is_recorded(self) -> None:
+        """``fulfillment.created`` (DR's record of a POST) is kept, and emits nothing."""
+        base = OrderState(order_id="259855820336", model=IntegrationModel.DISTRIBUTED)
         decision = decide(base, inp(load_payload("event-fulfillment.created.json")))
-        assert decision == Decision(base, (), "skipped")
+        assert (decision.outcome, decision.commands) == ("applied", ())
+        (recorded,) = decision.state.fulfillments
+        assert (
+            recorded.id
+            == load_payload("event-fulfillment.created.json")["data"]["object"]["id"]
+        )
 
 
 class TestDecideWaiting:

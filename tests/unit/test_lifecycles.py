@@ -19,12 +19,19 @@ import pytest
 
 from drfulfillment.domain.errors import IllegalTransition
 from drfulfillment.domain.lifecycles import (
+    CAPTURE,
+    CHARGE,
+    CHARGE_CANCEL,
+    CHARGE_REFUND,
     FULFILLMENT_CANCELLATION,
     FULFILLMENT_ORDER,
+    FULFILLMENT_RETURN,
     LIFECYCLES,
     LINE_ITEM,
     ORDER,
     POST_FULFILLMENTS_ALLOWED,
+    REFUND,
+    RETURN,
     CancellationStatus,
     FulfillmentOrderStatus,
     LineItemStatus,
@@ -141,6 +148,13 @@ class TestWireValues:
             "fulfillment_order": FULFILLMENT_ORDER,
             "line_item": LINE_ITEM,
             "fulfillment_cancellation": FULFILLMENT_CANCELLATION,
+            "fulfillment_return": FULFILLMENT_RETURN,
+            "return": RETURN,
+            "refund": REFUND,
+            "charge": CHARGE,
+            "capture": CAPTURE,
+            "charge_cancel": CHARGE_CANCEL,
+            "charge_refund": CHARGE_REFUND,
         }
 
     def test_initial_states(self) -> None:
@@ -485,8 +499,8 @@ class TestMachines:
         books: list[Rulebook[Any]] = [book for (book, *_) in DECLARED]
         assert len({id(book.machine) for book in books}) == 4
 
-    def test_exactly_four_machines_after_import(self) -> None:
-        """A fresh interpreter that imports the package holds exactly four machines."""
+    def test_one_machine_per_lifecycle_after_import(self) -> None:
+        """A fresh interpreter that imports the package holds one machine per lifecycle."""
         code = (
             "import gc\n"
             "import drfulfillment\n"
@@ -505,7 +519,9 @@ class TestMachines:
             check=True,
             env=env,
         )
-        assert result.stdout == "4 True [0, 0, 0, 0]\n"
+        n = len(LIFECYCLES)
+        assert n == 11
+        assert result.stdout == f"{n} True {[0] * n}\n"
 
 
 class TestDeriveFulfillmentOrderStatus:

@@ -25,22 +25,40 @@ from drfulfillment.codecs import wire
 from drfulfillment.codecs.json import camel, make_converter
 from drfulfillment.domain.errors import MalformedInput
 from drfulfillment.domain.inputs import (
+    AcceptReturn,
     BackorderObserved,
     CancellationObserved,
     CancellationSnapshot,
+    ChargeObserved,
     EventMeta,
     FulfillmentObserved,
     FulfillmentOrderObserved,
     FulfillmentOrderSnapshot,
+    FulfillmentReturnObserved,
     Input,
     OrderObserved,
+    RefundObserved,
     ReportCancellation,
     ReportShipment,
     RequestCancellation,
+    RequestReturn,
+    ReturnObserved,
     ShipmentObserved,
     UnknownEvent,
 )
-from drfulfillment.domain.lifecycles import CancellationStatus
+from drfulfillment.domain.lifecycles import (
+    CancellationStatus,
+    FulfillmentReturnStatus,
+    RefundStatus,
+    ReturnStatus,
+)
+from drfulfillment.domain.snapshots import (
+    ChargeSnapshot,
+    FulfillmentReturnSnapshot,
+    FulfillmentSnapshot,
+    RefundSnapshot,
+    ReturnSnapshot,
+)
 
 __all__ = ["ORDER_EVENT_TYPES", "normalise_time", "parse_input"]
 
@@ -75,6 +93,32 @@ _CANCELLATION_STATES = {
     "fulfillment_cancellation.created": CancellationStatus.PENDING,
     "fulfillment_cancellation.accepted": CancellationStatus.ACCEPTED,
     "fulfillment_cancellation.rejected": CancellationStatus.REJECTED,
+}
+
+
+_FULFILLMENT_RETURN_STATES = {
+    "fulfillment_return.created": FulfillmentReturnStatus.CREATED,
+    "fulfillment_return.pending": FulfillmentReturnStatus.PENDING,
+    "fulfillment_return.accepted": FulfillmentReturnStatus.ACCEPTED,
+    "fulfillment_return.rejected": FulfillmentReturnStatus.REJECTED,
+}
+
+_RETURN_STATES: dict[str, ReturnStatus | None] = {
+    "return.created": ReturnStatus.CREATED,
+    "return.accepted": ReturnStatus.ACCEPTED,
+    "return.updated": None,
+}
+
+#: ``refund.complete`` carries the refund state ``succeeded`` (DR reference §5).
+_REFUND_STATES: dict[str, RefundStatus | None] = {
+    "refund.created": None,
+    "refund.updated": None,
+    "refund.pending": RefundStatus.PENDING,
+    "refund.pending_information": RefundStatus.PENDING_INFORMATION,
+    "refund.complete": RefundStatus.SUCCEEDED,
+    "refund.succeeded": RefundStatus.SUCCEEDED,
+    "refund.failed": RefundStatus.FAILED,
+    "refund.expired": RefundStatus.EXPIRED,
 }
 
 
@@ -163,6 +207,8 @@ def parse_input(document: bytes | str | dict[str, Any]) -> Input:
     parser = _PARSERS.get(kind)
     if parser is None and kind in ORDER_EVENT_TYPES:
         parser = _order
+    if parser is None and kind.startswith("order.charge."):
+        parser = _charge
     if parser is None:
         return UnknownEvent(meta)
     data = raw.get("data")
@@ -205,8 +251,38 @@ def _cancellation(meta: EventMeta, obj: dict[str, Any]) -> Input:
 
 
 def _fulfillment(meta: EventMeta, obj: dict[str, Any]) -> Input:
-    f = _structure(obj, wire.Fulfillment, meta.id, "$.data.object")
-    return FulfillmentObserved(meta, f.order_id)
+    f = _structure(obj, FulfillmentSnapshot, meta.id, "$.data.object")
+    return FulfillmentObserved(meta, f)
+
+
+def _charge(meta: EventMeta, obj: dict[str, Any]) -> Input:
+    if "orderId" not in obj and ("payment" in obj or "items" in obj):
+        # DR's own example of ``order.charge.refund.failed`` carries the order.
+        return _order(meta, obj)
+    return ChargeObserved(
+        meta, _structure(obj, ChargeSnapshot, meta.id, "$.data.object")
+    )
+
+
+def _refund(meta: EventMeta, obj: dict[str, Any]) -> Input:
+    r = _structure(obj, RefundSnapshot, meta.id, "$.data.object")
+    if r.state is None:
+        r = attrs.evolve(r, state=_REFUND_STATES[meta.type])
+    return RefundObserved(meta, r)
+
+
+def _fulfillment_return(meta: EventMeta, obj: dict[str, Any]) -> Input:
+    r = _structure(obj, FulfillmentReturnSnapshot, meta.id, "$.data.object")
+    if r.state is None:
+        r = attrs.evolve(r, state=_FULFILLMENT_RETURN_STATES[meta.type])
+    return FulfillmentReturnObserved(meta, r)
+
+
+def _return(meta: EventMeta, obj: dict[str, Any]) -> Input:
+    r = _structure(obj, ReturnSnapshot, meta.id, "$.data.object")
+    if r.state is None:
+        r = attrs.evolve(r, state=_RETURN_STATES[meta.type])
+    return ReturnObserved(meta, r)
 
 
 _PARSERS: dict[str, Callable[[EventMeta, dict[str, Any]], Input]] = {
@@ -216,14 +292,26 @@ _PARSERS: dict[str, Callable[[EventMeta, dict[str, Any]], Input]] = {
     "fulfillment_order.shipped": _shipment,
     "fulfillment.created": _fulfillment,
     **dict.fromkeys(_CANCELLATION_STATES, _cancellation),
+    **dict.fromkeys(_FULFILLMENT_RETURN_STATES, _fulfillment_return),
+    **dict.fromkeys(_RETURN_STATES, _return),
+    **dict.fromkeys(_REFUND_STATES, _refund),
 }
 
 _REQUESTS: dict[
-    str, type[RequestCancellation | ReportShipment | ReportCancellation]
+    str,
+    type[
+        RequestCancellation
+        | ReportShipment
+        | ReportCancellation
+        | RequestReturn
+        | AcceptReturn
+    ],
 ] = {
     "request_cancellation": RequestCancellation,
     "report_shipment": ReportShipment,
     "report_cancellation": ReportCancellation,
+    "request_return": RequestReturn,
+    "accept_return": AcceptReturn,
 }
 
 

@@ -13,13 +13,17 @@ from typing import Any
 
 from drfulfillment.codecs.json import make_converter
 from drfulfillment.domain.commands import (
+    AcceptReturn,
     ApiCommand,
     Command,
     CreateFulfillment,
     CreateFulfillmentCancellation,
     CreateFulfillmentOrder,
+    CreateFulfillmentReturn,
+    CreateRefund,
+    CreateReturn,
 )
-from drfulfillment.domain.inputs import Party, Tracking
+from drfulfillment.domain.inputs import Party, RequestedUnits, Tracking
 
 __all__ = ["command_json", "render_request"]
 
@@ -104,6 +108,46 @@ def render_request(command: ApiCommand) -> tuple[str, str, dict[str, Any]]:
                 "items": [_CONVERTER.unstructure(i) for i in command.items],
             }
             return "POST", "/fulfillment-cancellations", _prune(body)
+        case CreateFulfillmentReturn():
+            body = {
+                "fulfillmentOrderId": command.fulfillment_order_id,
+                "upstreamId": command.order_id,
+                "reason": command.reason,
+                "items": [_CONVERTER.unstructure(i) for i in command.items],
+            }
+            return "POST", "/fulfillment-returns", _prune(body)
+        case CreateReturn():
+            body = {
+                "orderId": command.order_id,
+                "reason": _reason(command.reason),
+                "items": [_units(u) for u in command.items],
+            }
+            return "POST", "/returns", _prune(body)
+        case AcceptReturn():
+            if command.items:
+                body = {
+                    "items": [{**_units(u), "state": "accepted"} for u in command.items]
+                }
+            else:
+                body = {"state": "accepted"}
+            return "POST", f"/returns/{command.return_id}", body
+        case CreateRefund():
+            body = {
+                "orderId": command.order_id,
+                "currency": command.currency,
+                "reason": _reason(command.reason),
+                "items": [{**_units(u), "percent": 100} for u in command.items],
+            }
+            return "POST", "/refunds", _prune(body)
+
+
+def _units(u: RequestedUnits) -> dict[str, Any]:
+    return {"itemId": u.item_id, "quantity": u.quantity}
+
+
+def _reason(reason: str | None) -> str | None:
+    """DR takes at most 64 characters of a return's or refund's reason."""
+    return reason[:64] if reason is not None else None
 
 
 def command_json(command: Command) -> dict[str, Any]:
@@ -115,7 +159,13 @@ def command_json(command: Command) -> dict[str, Any]:
     name = type(command).__name__
     if isinstance(
         command,
-        CreateFulfillmentOrder | CreateFulfillment | CreateFulfillmentCancellation,
+        CreateFulfillmentOrder
+        | CreateFulfillment
+        | CreateFulfillmentCancellation
+        | CreateFulfillmentReturn
+        | CreateReturn
+        | AcceptReturn
+        | CreateRefund,
     ):
         method, path, body = render_request(command)
         return {

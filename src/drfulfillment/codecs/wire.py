@@ -14,12 +14,13 @@ import attrs
 
 from drfulfillment.domain import inputs
 from drfulfillment.domain.lifecycles import OrderStatus
+from drfulfillment.domain.snapshots import ChargeSnapshot
 
 __all__ = [
     "Backorder",
-    "Fulfillment",
     "Order",
     "OrderItem",
+    "Payment",
     "Shipment",
     "ShipmentReport",
 ]
@@ -54,6 +55,13 @@ class OrderItem:
 
 
 @attrs.frozen(kw_only=True)
+class Payment:
+    """The order's ``payment``: only its ``charges[]``."""
+
+    charges: tuple[ChargeSnapshot, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
 class Order:
     """DR ``Order``, as ``order.*`` events carry it."""
 
@@ -69,6 +77,7 @@ class Order:
     bill_to: inputs.Party | None = None
     shipping_choice: inputs.ShippingChoice | None = None
     items: tuple[OrderItem, ...] = ()
+    payment: Payment | None = None
 
     def to_domain(self) -> inputs.OrderSnapshot:
         """The engine's view; an order state DR adds later reads as ``None``."""
@@ -84,6 +93,7 @@ class Order:
             ship_to=self.ship_to,
             bill_to=self.bill_to,
             shipping_choice=self.shipping_choice,
+            charges=self.payment.charges if self.payment else (),
             items=tuple(
                 inputs.OrderItemSnapshot(
                     id=i.id,
@@ -132,13 +142,6 @@ class Shipment:
             ),
             items=self.items,
         )
-
-
-@attrs.frozen(kw_only=True)
-class Fulfillment:
-    """DR ``Fulfillment`` (``fulfillment.created``), only its order id."""
-
-    order_id: str | None = None
 
 
 @attrs.frozen(kw_only=True)

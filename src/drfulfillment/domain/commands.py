@@ -20,18 +20,24 @@ import attrs
 from drfulfillment.domain.inputs import Party, RequestedUnits, Tracking
 
 __all__ = [
+    "AcceptReturn",
     "ApiCommand",
     "CancellationItem",
     "Command",
     "CreateFulfillment",
     "CreateFulfillmentCancellation",
     "CreateFulfillmentOrder",
+    "CreateFulfillmentReturn",
+    "CreateRefund",
+    "CreateReturn",
     "FulfillmentItem",
     "FulfillmentOrderItem",
+    "HandleCaptureFailure",
     "NotifyCustomerOfBackorder",
     "NotifyCustomerOfCancellation",
     "NotifyCustomerOfRejectedCancellation",
     "NotifyCustomerOfShipment",
+    "ReturnItem",
 ]
 
 
@@ -147,12 +153,104 @@ class NotifyCustomerOfRejectedCancellation:
     cancellation_id: str
 
 
-ApiCommand = CreateFulfillmentOrder | CreateFulfillment | CreateFulfillmentCancellation
+@attrs.frozen(kw_only=True)
+class ReturnItem:
+    """One line of ``POST /fulfillment-returns``: units of a fulfillment-order line."""
+
+    fulfillment_order_item_id: str
+    quantity: int
+
+
+@attrs.frozen(kw_only=True)
+class CreateFulfillmentReturn:
+    """``POST /fulfillment-returns``: ask DR's fulfiller to take shipped units back."""
+
+    key: str
+    fulfillment_order_id: str
+    order_id: str
+    items: tuple[ReturnItem, ...]
+    reason: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class CreateReturn:
+    """``POST /returns``: a third-party-coordinated return of fulfilled units."""
+
+    key: str
+    order_id: str
+    items: tuple[RequestedUnits, ...]
+    reason: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class AcceptReturn:
+    """``POST /returns/{id}``: accept the whole return, or ``items`` of it.
+
+    DR creates the refund itself once every item is accepted (DR reference §4.2).
+    """
+
+    key: str
+    order_id: str
+    return_id: str
+    items: tuple[RequestedUnits, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class CreateRefund:
+    """``POST /refunds`` by items: refund 100 % of ``quantity`` units of each line.
+
+    Emitted once per accepted fulfillment return (DR does not refund those itself).
+    """
+
+    key: str
+    order_id: str
+    currency: str
+    items: tuple[RequestedUnits, ...]
+    reason: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class HandleCaptureFailure:
+    """DR could not capture: stop the shipment if you still can, contact the customer.
+
+    DR's advice for ``order.charge.capture.failed`` (usually an expired authorization,
+    ``failed-request``). The engine does not retry: the units stay reported to DR, and
+    what to do (a new payment, a cancel) is a business decision.
+    """
+
+    key: str
+    order_id: str
+    charge_id: str
+    capture_id: str
+    amount: Decimal | None = None
+    fulfillment_id: str | None = None
+    failure_code: str | None = None
+    failure_message: str | None = None
+    advice: str = (
+        "DR could not capture this payment: stop the shipment if it has not left, "
+        "and contact the customer for another payment method"
+    )
+
+
+ApiCommand = (
+    CreateFulfillmentOrder
+    | CreateFulfillment
+    | CreateFulfillmentCancellation
+    | CreateFulfillmentReturn
+    | CreateReturn
+    | AcceptReturn
+    | CreateRefund
+)
 
 Command = (
     CreateFulfillmentOrder
     | CreateFulfillment
     | CreateFulfillmentCancellation
+    | CreateFulfillmentReturn
+    | CreateReturn
+    | AcceptReturn
+    | CreateRefund
+    | HandleCaptureFailure
     | NotifyCustomerOfBackorder
     | NotifyCustomerOfShipment
     | NotifyCustomerOfCancellation

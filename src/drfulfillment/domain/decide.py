@@ -36,15 +36,21 @@ from drfulfillment.domain.handlers import (
     on_shipment,
 )
 from drfulfillment.domain.inputs import (
+    AcceptReturn,
     BackorderObserved,
     CancellationObserved,
+    ChargeObserved,
     FulfillmentObserved,
     FulfillmentOrderObserved,
+    FulfillmentReturnObserved,
     Input,
     OrderObserved,
+    RefundObserved,
     ReportCancellation,
     ReportShipment,
     RequestCancellation,
+    RequestReturn,
+    ReturnObserved,
     ShipmentObserved,
     UnknownEvent,
 )
@@ -58,9 +64,18 @@ from drfulfillment.domain.lifecycles import (
     LINE_ITEM,
     CancellationStatus,
 )
+from drfulfillment.domain.money import check_money
 from drfulfillment.domain.order_facts import on_order
+from drfulfillment.domain.payments import (
+    capture_failures,
+    on_charge,
+    on_fulfillment_created,
+    on_refund,
+)
 from drfulfillment.domain.reconcile import reconcile
 from drfulfillment.domain.requests import on_report, on_request_cancellation
+from drfulfillment.domain.return_requests import on_accept_return, on_request_return
+from drfulfillment.domain.returns import on_fulfillment_return, on_return
 from drfulfillment.domain.state import OrderState, Waiting
 from drfulfillment.domain.waiting import Wait
 
@@ -87,9 +102,18 @@ class Decision:
 
 def input_id(inp: Input) -> str:
     """The id an input is deduplicated by: DR's event id or the merchant's request id."""
-    if isinstance(inp, RequestCancellation | ReportShipment | ReportCancellation):
+    if isinstance(inp, _REQUESTS):
         return inp.request_id
     return inp.meta.id
+
+
+_REQUESTS = (
+    RequestCancellation,
+    ReportShipment,
+    ReportCancellation,
+    RequestReturn,
+    AcceptReturn,
+)
 
 
 def named_order(inp: Input) -> tuple[str, str] | None:
@@ -110,9 +134,29 @@ def named_order(inp: Input) -> tuple[str, str] | None:
         case CancellationObserved():
             named = inp.cancellation.upstream_id
             return (named, "data.object.upstreamId") if named else None
-        case RequestCancellation() | ReportShipment() | ReportCancellation():
+        case (
+            RequestCancellation()
+            | ReportShipment()
+            | ReportCancellation()
+            | RequestReturn()
+            | AcceptReturn()
+        ):
             return inp.order_id, "orderId"
-        case FulfillmentObserved() | UnknownEvent():
+        case FulfillmentObserved():
+            named = inp.fulfillment.order_id
+            return (named, "data.object.orderId") if named else None
+        case ChargeObserved():
+            named = inp.charge.order_id
+            return (named, "data.object.orderId") if named else None
+        case RefundObserved():
+            named = inp.refund.order_id
+            return (named, "data.object.orderId") if named else None
+        case ReturnObserved():
+            return inp.ret.order_id, "data.object.orderId"
+        case FulfillmentReturnObserved():
+            named = inp.fulfillment_return.upstream_id
+            return (named, "data.object.upstreamId") if named else None
+        case UnknownEvent():
             return None
 
 
@@ -134,9 +178,21 @@ def _merge(
             return on_request_cancellation(state, inp)
         case ReportShipment() | ReportCancellation():
             return on_report(state, inp)
-        case (
-            FulfillmentObserved() | UnknownEvent()
-        ):  # pragma: no cover - filtered by decide
+        case FulfillmentReturnObserved():
+            return on_fulfillment_return(state, inp)
+        case ReturnObserved():
+            return on_return(state, inp)
+        case RequestReturn():
+            return on_request_return(state, inp)
+        case AcceptReturn():
+            return on_accept_return(state, inp)
+        case ChargeObserved():
+            return on_charge(state, inp)
+        case RefundObserved():
+            return on_refund(state, inp)
+        case FulfillmentObserved():
+            return on_fulfillment_created(state, inp)
+        case UnknownEvent():  # pragma: no cover - filtered by decide
             return state, ()
 
 
@@ -151,8 +207,9 @@ def _cancelled_by_line(state: OrderState) -> dict[tuple[str, str], tuple[str, in
 def _check_and_notify(
     old: OrderState, new: OrderState, iid: str
 ) -> tuple[Command, ...]:
-    """Check derived state changes against the lifecycles; notify cancellations."""
+    """Check derived state changes against the lifecycles; notify what changed."""
     check_invariants(new, iid)
+    check_money(new, iid)
     for fo in new.fulfillment_orders:
         before = old.fulfillment_order(fo.id)
         if before is None:
@@ -197,7 +254,7 @@ def _check_and_notify(
                     cancellation_id=c.id,
                 )
             )
-    return tuple(notes)
+    return tuple(notes) + capture_failures(old, new)
 
 
 def _apply(
@@ -220,7 +277,7 @@ def decide(
     (``productDetails.physical``); with neither, an item counts as physical.
     """
     catalog = catalog or {}
-    if isinstance(inp, UnknownEvent | FulfillmentObserved):
+    if isinstance(inp, UnknownEvent):
         return Decision(state, outcome="skipped")
     iid = input_id(inp)
     if iid in state.seen or any(w.input_id == iid for w in state.waiting):

@@ -22,9 +22,12 @@ from drfulfillment.domain.errors import ConflictingInput, InputRefused, Malforme
 from drfulfillment.domain.inputs import (
     BackorderObserved,
     CancellationObserved,
+    ChargeObserved,
     FulfillmentObserved,
     FulfillmentOrderObserved,
+    FulfillmentReturnObserved,
     Input,
+    RefundObserved,
     ShipmentObserved,
     UnknownEvent,
 )
@@ -55,6 +58,8 @@ def fulfillment_order_of(inp: Input) -> str | None:
             return inp.shipment.fulfillment_order_id
         case CancellationObserved():
             return inp.cancellation.fulfillment_order_id
+        case FulfillmentReturnObserved():
+            return inp.fulfillment_return.fulfillment_order_id
         case _:
             return None
 
@@ -99,7 +104,11 @@ class Engine:
         if order_id is None and fo_id is None:
             raise MalformedInput(
                 input_id(inp),
-                "data.object.id",
+                "data.object.orderId"
+                if isinstance(
+                    inp, ChargeObserved | RefundObserved | FulfillmentObserved
+                )
+                else "data.object.id",
                 "names neither a fulfillment order nor an order",
             )
         if order_id is None and isinstance(inp, FulfillmentOrderObserved):
@@ -112,7 +121,7 @@ class Engine:
 
     def handle(self, inp: Input) -> Outcome:
         """Apply one event or request; raise :class:`InputRefused` if it is impossible."""
-        if isinstance(inp, UnknownEvent | FulfillmentObserved):
+        if isinstance(inp, UnknownEvent):
             return Outcome((), "skipped")
         order_id, fo_id = self._route(inp)
         if order_id is None:

@@ -17,28 +17,41 @@ from decimal import Decimal
 import attrs
 
 from drfulfillment.domain.lifecycles import CancellationStatus, OrderStatus
+from drfulfillment.domain.snapshots import (
+    ChargeSnapshot,
+    FulfillmentReturnSnapshot,
+    FulfillmentSnapshot,
+    RefundSnapshot,
+    ReturnSnapshot,
+)
 
 __all__ = [
+    "AcceptReturn",
     "Address",
     "BackorderItem",
     "BackorderObserved",
     "CancellationItemSnapshot",
     "CancellationObserved",
     "CancellationSnapshot",
+    "ChargeObserved",
     "EventMeta",
     "FulfillmentObserved",
     "FulfillmentOrderItemSnapshot",
     "FulfillmentOrderObserved",
     "FulfillmentOrderSnapshot",
+    "FulfillmentReturnObserved",
     "Input",
     "OrderItemSnapshot",
     "OrderObserved",
     "OrderSnapshot",
     "Party",
+    "RefundObserved",
     "ReportCancellation",
     "ReportShipment",
     "RequestCancellation",
+    "RequestReturn",
     "RequestedUnits",
+    "ReturnObserved",
     "ShipmentItemSnapshot",
     "ShipmentObserved",
     "ShipmentSnapshot",
@@ -122,6 +135,8 @@ class OrderSnapshot:
     bill_to: Party | None = None
     shipping_choice: ShippingChoice | None = None
     items: tuple[OrderItemSnapshot, ...] = ()
+    charges: tuple[ChargeSnapshot, ...] = ()
+    """``payment.charges[]``."""
 
 
 @attrs.frozen
@@ -270,10 +285,42 @@ class CancellationObserved:
 
 @attrs.frozen
 class FulfillmentObserved:
-    """``fulfillment.created``: DR's echo of a ``POST /fulfillments``. Recorded only."""
+    """``fulfillment.created``: DR's record of a ``POST /fulfillments`` (anyone's)."""
 
     meta: EventMeta
-    order_id: str | None = None
+    fulfillment: FulfillmentSnapshot
+
+
+@attrs.frozen
+class ChargeObserved:
+    """``order.charge.*``: the charge, with its captures, cancels and refunds."""
+
+    meta: EventMeta
+    charge: ChargeSnapshot
+
+
+@attrs.frozen
+class RefundObserved:
+    """``refund.*``: a refund created by ``POST /refunds`` or by an accepted return."""
+
+    meta: EventMeta
+    refund: RefundSnapshot
+
+
+@attrs.frozen
+class FulfillmentReturnObserved:
+    """``fulfillment_return.created``, ``.pending``, ``.accepted`` or ``.rejected``."""
+
+    meta: EventMeta
+    fulfillment_return: FulfillmentReturnSnapshot
+
+
+@attrs.frozen
+class ReturnObserved:
+    """``return.created``, ``return.accepted`` (third-party-coordinated returns)."""
+
+    meta: EventMeta
+    ret: ReturnSnapshot
 
 
 @attrs.frozen
@@ -292,6 +339,8 @@ class RequestKind(enum.Enum):
     REQUEST_CANCELLATION = "request_cancellation"
     REPORT_SHIPMENT = "report_shipment"
     REPORT_CANCELLATION = "report_cancellation"
+    REQUEST_RETURN = "request_return"
+    ACCEPT_RETURN = "accept_return"
 
 
 @attrs.frozen
@@ -331,6 +380,31 @@ class ReportCancellation:
     items: tuple[RequestedUnits, ...]
 
 
+@attrs.frozen(kw_only=True)
+class RequestReturn:
+    """Return shipped units: ``POST /fulfillment-returns`` for lines in a fulfillment
+    order (DR-coordinated), ``POST /returns`` otherwise (third-party-coordinated)."""
+
+    request_id: str
+    order_id: str
+    items: tuple[RequestedUnits, ...]
+    reason: str | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional(attrs.validators.max_len(64)),
+    )
+    """At most 64 characters (DR's limit for ``POST /returns`` and ``/refunds``)."""
+
+
+@attrs.frozen(kw_only=True)
+class AcceptReturn:
+    """Accept a third-party return (``POST /returns/{id}``): all of it, or ``items``."""
+
+    request_id: str
+    order_id: str
+    return_id: str
+    items: tuple[RequestedUnits, ...] = ()
+
+
 Input = (
     OrderObserved
     | FulfillmentOrderObserved
@@ -338,8 +412,14 @@ Input = (
     | ShipmentObserved
     | CancellationObserved
     | FulfillmentObserved
+    | ChargeObserved
+    | RefundObserved
+    | FulfillmentReturnObserved
+    | ReturnObserved
     | UnknownEvent
     | RequestCancellation
     | ReportShipment
     | ReportCancellation
+    | RequestReturn
+    | AcceptReturn
 )

@@ -43,13 +43,17 @@ from drfulfillment.domain.state import (
 __all__ = [
     "LineLedger",
     "check_invariants",
+    "ever_fulfilled",
+    "ever_shipped",
     "fulfillment_order_status",
     "known_cancelled",
     "known_fulfilled",
+    "known_returned",
     "line_ledger",
     "outstanding_requested",
     "remaining",
     "reported_by_merchant",
+    "returned_units",
 ]
 
 
@@ -93,6 +97,25 @@ def _shipped_units(
     )
 
 
+def ever_shipped(
+    state: OrderState, fo: FulfillmentOrder, line: FulfillmentOrderLine
+) -> int:
+    """Units of the FO line that ever shipped (returned ones included)."""
+    return max(_shipped_units(state, fo, line), line.seen_shipped)
+
+
+def returned_units(
+    state: OrderState, fo: FulfillmentOrder, line: FulfillmentOrderLine
+) -> int:
+    """Units of the FO line back at the warehouse: the most DR showed or accepted."""
+    accepted = sum(
+        r.returned_units(line.id)
+        for r in state.fulfillment_returns
+        if r.fulfillment_order_id == fo.id
+    )
+    return max(line.seen_returned, accepted)
+
+
 def line_ledger(
     state: OrderState,
     fo: FulfillmentOrder,
@@ -101,35 +124,35 @@ def line_ledger(
     input_id: str | None = None,
 ) -> LineLedger:
     """Derive the buckets of ``line``; refuse facts that overflow its quantity."""
-    ever_shipped = max(_shipped_units(state, fo, line), line.seen_shipped)
+    shipped_ever = ever_shipped(state, fo, line)
     accepted = sum(
         c.accepted_units(line.id)
         for c in state.cancellations
         if c.fulfillment_order_id == fo.id
     )
     cancelled = max(line.seen_cancelled, accepted)
-    returned = line.seen_returned
-    open_units = line.quantity - ever_shipped - cancelled
+    returned = returned_units(state, fo, line)
+    open_units = line.quantity - shipped_ever - cancelled
     if open_units < 0:
         raise QuantityExceeded(
             input_id,
             None,
-            f"fulfillment order {fo.id} line {line.id}: {ever_shipped} shipped + "
+            f"fulfillment order {fo.id} line {line.id}: {shipped_ever} shipped + "
             f"{cancelled} cancelled exceed its quantity {line.quantity}",
         )
-    if returned > ever_shipped:
+    if returned > shipped_ever:
         raise LedgerViolation(
             input_id,
             None,
             f"fulfillment order {fo.id} line {line.id}: {returned} returned but only "
-            f"{ever_shipped} shipped",
+            f"{shipped_ever} shipped",
         )
     backordered = min(open_units, max(line.total_backordered, line.seen_backordered))
     return LineLedger(
         quantity=line.quantity,
         pending=open_units - backordered,
         backordered=backordered,
-        shipped=ever_shipped - returned,
+        shipped=shipped_ever - returned,
         cancelled=cancelled,
         returned=returned,
     )
@@ -246,12 +269,44 @@ def check_invariants(state: OrderState, input_id: str | None) -> None:
                 f"order line {order_line.item_id}: {fulfilled} fulfilled + {cancelled} "
                 f"cancelled exceed its quantity {order_line.quantity}",
             )
+        returned = known_returned(state, order_line.item_id)
+        shipped_ever = ever_fulfilled(state, order_line.item_id)
+        if returned > shipped_ever:
+            raise LedgerViolation(
+                input_id,
+                None,
+                f"order line {order_line.item_id}: {returned} returned but only "
+                f"{shipped_ever} fulfilled",
+            )
         if order_line.fulfilled > fulfilled or order_line.cancelled > cancelled:
             raise LedgerViolation(
                 input_id,
                 None,
                 f"order line {order_line.item_id}: more reported to DR than is known",
             )
+
+
+def ever_fulfilled(state: OrderState, item_id: str) -> int:
+    """Units of order line ``item_id`` that ever shipped: per FO line the most any
+    shipment or snapshot showed, plus what the merchant reported shipped."""
+    by_fulfiller = sum(
+        ever_shipped(state, fo, ln)
+        for fo in state.fulfillment_orders
+        for ln in fo.lines
+        if ln.upstream_id == item_id
+    )
+    return by_fulfiller + reported_by_merchant(state, item_id, ReportKind.SHIPMENT)
+
+
+def known_returned(state: OrderState, item_id: str) -> int:
+    """Units of order line ``item_id`` accepted back, by any kind of return."""
+    by_fulfiller = sum(
+        returned_units(state, fo, ln)
+        for fo in state.fulfillment_orders
+        for ln in fo.lines
+        if ln.upstream_id == item_id
+    )
+    return by_fulfiller + sum(r.returned_units(item_id) for r in state.returns)
 
 
 def remaining(state: OrderState, item_id: str) -> int:

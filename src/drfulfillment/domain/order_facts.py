@@ -17,6 +17,7 @@ from drfulfillment.domain.commands import Command
 from drfulfillment.domain.errors import ConflictingInput, IllegalTransition
 from drfulfillment.domain.inputs import OrderObserved
 from drfulfillment.domain.lifecycles import ORDER
+from drfulfillment.domain.payments import merge_charges
 from drfulfillment.domain.state import (
     IntegrationModel,
     OrderDetails,
@@ -122,6 +123,10 @@ def on_order(
         lines=_merge_lines(state, inp, catalog),
         details=_merge_details(state.details, inp),
     )
+    if inp.order.charges:
+        state = merge_charges(
+            state, inp.order.charges, inp.meta, "data.object.payment.charges"
+        )
     new = inp.order.state
     stamp = (inp.meta.created_time, inp.meta.id)
     if new is None:

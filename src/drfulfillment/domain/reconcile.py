@@ -30,6 +30,7 @@ from drfulfillment.domain.errors import LedgerViolation, MalformedInput
 from drfulfillment.domain.inputs import Party
 from drfulfillment.domain.ledger import known_cancelled
 from drfulfillment.domain.lifecycles import POST_FULFILLMENTS_ALLOWED
+from drfulfillment.domain.return_requests import owed_returns
 from drfulfillment.domain.state import (
     IntegrationModel,
     OrderLine,
@@ -138,11 +139,18 @@ def _report(state: OrderState, input_id: str | None) -> Effects:
     commands: list[Command] = []
     shipments = list(state.shipments)
     if state.model is IntegrationModel.DISTRIBUTED:
+        recorded = {f.shipment_id for f in state.fulfillments if f.shipment_id}
         for k, s in enumerate(shipments):
             if s.reported or not s.lines:
                 continue
             for sl in s.lines:
                 _add(lines, sl.item_id, input_id, fulfilled=sl.quantity)
+            shipments[k] = attrs.evolve(s, reported=True)
+            if s.id in recorded:
+                # DR already holds a fulfillment for this shipment (sent before the
+                # state was lost, or by another system): capturing it again would
+                # charge twice. The reconciliation report shows DR's record.
+                continue
             commands.append(
                 CreateFulfillment(
                     key=f"fulfillment:shipment:{s.id}",
@@ -159,7 +167,6 @@ def _report(state: OrderState, input_id: str | None) -> Effects:
                     tracking=s.tracking,
                 )
             )
-            shipments[k] = attrs.evolve(s, reported=True)
         owed = []
         for item_id in sorted(
             {ln.upstream_id for fo in state.fulfillment_orders for ln in fo.lines}
@@ -208,7 +215,7 @@ def _report(state: OrderState, input_id: str | None) -> Effects:
             )
         )
         reports[k] = attrs.evolve(r, reported=True)
-    if not commands:
+    if not commands and shipments == list(state.shipments):
         return state, ()
     new = attrs.evolve(
         state,
@@ -223,7 +230,8 @@ def reconcile(state: OrderState, input_id: str | None) -> Effects:
     """Emit every API command the order is owed and allowed now; record them as reported."""
     state, created = _create_fulfillment_order(state, input_id)
     allowed = state.status in POST_FULFILLMENTS_ALLOWED or catching_up(state)
-    if state.model is IntegrationModel.ORCHESTRATED or not allowed:
-        return state, created
-    state, reported = _report(state, input_id)
-    return state, created + reported
+    reported: tuple[Command, ...] = ()
+    if state.model is not IntegrationModel.ORCHESTRATED and allowed:
+        state, reported = _report(state, input_id)
+    state, returned = owed_returns(state)
+    return state, created + reported + returned

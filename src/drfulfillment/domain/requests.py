@@ -31,6 +31,7 @@ from drfulfillment.domain.inputs import (
     ReportShipment,
     RequestCancellation,
     RequestedUnits,
+    RequestReturn,
     Tracking,
 )
 from drfulfillment.domain.ledger import line_ledger, outstanding_requested, remaining
@@ -45,7 +46,7 @@ from drfulfillment.domain.state import (
     ReportKind,
 )
 
-__all__ = ["on_report", "on_request_cancellation"]
+__all__ = ["on_report", "on_request_cancellation", "requested_lines"]
 
 Effects = tuple[OrderState, tuple[Command, ...]]
 
@@ -68,8 +69,9 @@ def _require_order(state: OrderState, request_id: str) -> None:
         )
 
 
-def _requested_lines(
-    state: OrderState, req: RequestCancellation | ReportShipment | ReportCancellation
+def requested_lines(
+    state: OrderState,
+    req: RequestCancellation | ReportShipment | ReportCancellation | RequestReturn,
 ) -> Iterator[tuple[str, OrderLine, int]]:
     """``(where, order line, total units)`` per line a request names; unknown ones refused."""
     _require_order(state, req.request_id)
@@ -94,7 +96,7 @@ def on_request_cancellation(state: OrderState, req: RequestCancellation) -> Effe
             "the third-party model has no fulfillment orders; use report_cancellation",
         )
     per_fo: dict[str, list[tuple[FulfillmentOrder, FulfillmentOrderLine, int]]] = {}
-    for where, order_line, quantity in _requested_lines(state, req):
+    for where, order_line, quantity in requested_lines(state, req):
         item_id = order_line.item_id
         candidates = [
             (fo, ln)
@@ -178,7 +180,7 @@ def on_report(state: OrderState, req: ReportShipment | ReportCancellation) -> Ef
             None,
             "in the orchestrated model DR captures and cancels itself; nothing is reported",
         )
-    for where, line, quantity in _requested_lines(state, req):
+    for where, line, quantity in requested_lines(state, req):
         item_id = line.item_id
         if state.model is IntegrationModel.DISTRIBUTED and line.physical:
             raise UnsupportedInModel(

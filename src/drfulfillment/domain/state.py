@@ -16,6 +16,14 @@ import attrs
 
 from drfulfillment.domain.inputs import Input, Party, RequestedUnits, Tracking
 from drfulfillment.domain.lifecycles import CancellationStatus, OrderStatus
+from drfulfillment.domain.records import (
+    Charge,
+    DrFulfillment,
+    FulfillmentReturn,
+    Refund,
+    Return,
+    ReturnRequest,
+)
 
 _nonneg = attrs.validators.ge(0)
 
@@ -232,6 +240,12 @@ class OrderState:
     cancellations: tuple[Cancellation, ...] = ()
     cancellation_requests: tuple[PendingCancellationRequest, ...] = ()
     reports: tuple[MerchantReport, ...] = ()
+    fulfillment_returns: tuple[FulfillmentReturn, ...] = ()
+    returns: tuple[Return, ...] = ()
+    return_requests: tuple[ReturnRequest, ...] = ()
+    refunds: tuple[Refund, ...] = ()
+    charges: tuple[Charge, ...] = ()
+    fulfillments: tuple[DrFulfillment, ...] = ()
     seen: frozenset[str] = frozenset()
     waiting: tuple[Waiting, ...] = ()
 

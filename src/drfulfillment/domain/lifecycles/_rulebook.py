@@ -102,6 +102,36 @@ class Rulebook(Generic[S]):
         """Whether ``dest`` follows ``source`` by zero or more declared transitions."""
         return dest in self._reach[source]
 
+    def merge(
+        self,
+        known: S,
+        new: S,
+        *,
+        newer: bool,
+        subject: str,
+        input_id: str | None,
+        field: str | None = None,
+    ) -> S:
+        """The state a record is in once a report of ``new`` meets the ``known`` one.
+
+        Reports arrive in any order: a state that follows the known one advances it, a
+        state that can only precede it is stale and changes nothing, and within a cycle
+        (each reaches the other) the newer report wins. A state that neither follows
+        nor precedes the known one contradicts it and is refused.
+        """
+        ahead, behind = self.can_reach(known, new), self.can_reach(new, known)
+        if ahead and behind:
+            return new if newer else known
+        if ahead:
+            return new
+        if behind:
+            return known
+        raise IllegalTransition(
+            input_id,
+            field,
+            f"{self.name} {subject} is {known.value!r}; it cannot become {new.value!r}",
+        )
+
     def check(
         self,
         source: S,

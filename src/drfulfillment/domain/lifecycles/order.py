@@ -18,7 +18,13 @@ from typing import Final
 
 from drfulfillment.domain.lifecycles._rulebook import Rulebook, TransitionSpec
 
-__all__ = ["ORDER", "ORDER_TRANSITIONS", "POST_FULFILLMENTS_ALLOWED", "OrderStatus"]
+__all__ = [
+    "ORDER",
+    "ORDER_TRANSITIONS",
+    "POST_FULFILLMENTS_ALLOWED",
+    "RETURNS_ALLOWED",
+    "OrderStatus",
+]
 
 
 class OrderStatus(enum.Enum):
@@ -77,3 +83,16 @@ ORDER: Final = Rulebook(
 #: before ``accepted`` fulfilment must not start; ``fulfilled`` answers 409
 #: ``order_fulfilled``; ``dispute`` answers 409 ``order_not_submitted``).
 POST_FULFILLMENTS_ALLOWED: Final = frozenset({OrderStatus.ACCEPTED})
+
+#: Order states in which returns and refunds may be asked for (DR reference §6.1): once
+#: goods may have shipped, and never in ``dispute`` (DR answers ``POST /returns`` with 409
+#: and ``POST /refunds`` with 400 then). A refund owed while the order is disputed is
+#: held and sent once the dispute is resolved.
+RETURNS_ALLOWED: Final = frozenset(
+    {
+        OrderStatus.ACCEPTED,
+        OrderStatus.FULFILLED,
+        OrderStatus.COMPLETE,
+        OrderStatus.RETURNED,
+    }
+)
