@@ -12,16 +12,32 @@ from drfulfillment.testing.events import (
     request,
     shipped,
 )
+from drfulfillment.testing.money_events import (
+    charge,
+    charge_event,
+    fulfillment_created,
+    fulfillment_return,
+    operation,
+    refund,
+    return_event,
+)
 
 __all__ = [
     "Json",
     "backordered",
     "cancellation",
+    "charge",
+    "charge_event",
     "envelope",
     "fo_line",
+    "fulfillment_created",
     "fulfillment_order",
+    "fulfillment_return",
+    "operation",
     "order",
     "order_event",
+    "refund",
     "request",
+    "return_event",
     "shipped",
 ]
