@@ -55,11 +55,20 @@ from drfulfillment.domain import (
     UnknownEvent,
 )
 from drfulfillment.domain.inputs import (
+    AcceptReturn,
     CancellationSnapshot,
     FulfillmentOrderSnapshot,
     Input,
     ReportCancellation,
     RequestCancellation,
+    RequestReturn,
+)
+from drfulfillment.domain.snapshots import (
+    ChargeSnapshot,
+    FulfillmentReturnSnapshot,
+    FulfillmentSnapshot,
+    RefundSnapshot,
+    ReturnSnapshot,
 )
 from drfulfillment.domain.state import OrderState, Waiting
 
@@ -169,6 +178,15 @@ def check_input(document: bytes | str | Json) -> MalformedInput | None:
 
 # --- arbitrary JSON ------------------------------------------------------------------
 
+CHARGE_EVENT_TYPES = (
+    "order.charge.capturable",
+    "order.charge.cancel.complete",
+    "order.charge.capture.complete",
+    "order.charge.capture.failed",
+    "order.charge.cancel.complete",
+    "order.charge.refund.complete",
+)
+
 EVENT_TYPES = sorted(
     ORDER_EVENT_TYPES
     | {
@@ -180,9 +198,24 @@ EVENT_TYPES = sorted(
         "fulfillment_cancellation.created",
         "fulfillment_cancellation.accepted",
         "fulfillment_cancellation.rejected",
+        *CHARGE_EVENT_TYPES,
+        "refund.pending",
+        "refund.complete",
+        "refund.failed",
+        "fulfillment_return.created",
+        "fulfillment_return.accepted",
+        "fulfillment_return.rejected",
+        "return.created",
+        "return.accepted",
     }
 )
-REQUEST_KINDS = ["request_cancellation", "report_shipment", "report_cancellation"]
+REQUEST_KINDS = [
+    "request_cancellation",
+    "report_shipment",
+    "report_cancellation",
+    "request_return",
+    "accept_return",
+]
 
 KNOWN_IDS = [ORDER, LINE, FO, FO_LINE, "fc-1", "shp-1", "sku-127911830336"]
 ODD_STRINGS = [
@@ -312,10 +345,31 @@ OBJECT_CLASSES: dict[str, type] = {
     "fulfillment_order.cancelled": FulfillmentOrderSnapshot,
     "fulfillment_order.backordered": wire.Backorder,
     "fulfillment_order.shipped": wire.Shipment,
-    "fulfillment.created": wire.Fulfillment,
+    "fulfillment.created": FulfillmentSnapshot,
     "fulfillment_cancellation.created": CancellationSnapshot,
     "fulfillment_cancellation.accepted": CancellationSnapshot,
     "fulfillment_cancellation.rejected": CancellationSnapshot,
+    **dict.fromkeys(CHARGE_EVENT_TYPES, ChargeSnapshot),
+    **dict.fromkeys(
+        [
+            "refund.pending",
+            "refund.pending_information",
+            "refund.complete",
+            "refund.failed",
+        ],
+        RefundSnapshot,
+    ),
+    # DR's own example of this type carries the order, and is read as one.
+    "order.charge.refund.failed": wire.Order,
+    **dict.fromkeys(
+        [
+            "fulfillment_return.created",
+            "fulfillment_return.accepted",
+            "fulfillment_return.rejected",
+        ],
+        FulfillmentReturnSnapshot,
+    ),
+    **dict.fromkeys(["return.created", "return.accepted"], ReturnSnapshot),
 }
 
 #: The wire class each merchant request's body is read as.
@@ -323,6 +377,8 @@ REQUEST_CLASSES: dict[str, type] = {
     "request_cancellation": RequestCancellation,
     "report_shipment": wire.ShipmentReport,
     "report_cancellation": ReportCancellation,
+    "request_return": RequestReturn,
+    "accept_return": AcceptReturn,
 }
 
 event_ids = mostly(strings)
@@ -845,6 +901,13 @@ class TestParseInputMutatedPayloads:
             "event-order.accepted.json",
             "event-order.blocked.json",
             "event-order.cancelled.json",
+            "event-order.charge.cancel.complete.example2.json",
+            "event-order.charge.cancel.complete.json",
+            "event-order.charge.capture.complete.json",
+            "event-order.charge.capture.failed.json",
+            "event-order.charge.capture.failed.with-fulfillmentId.partial.json",
+            "event-order.charge.refund.complete.json",
+            "event-order.charge.refund.failed.json",
             "event-order.complete.json",
             "event-order.dispute.json",
             "event-order.dispute.resolved.json",
@@ -852,6 +915,20 @@ class TestParseInputMutatedPayloads:
             "event-order.pending_payment.json",
             "event-order.refunded.json",
             "event-order.review_opened.json",
+            "event-refund.complete.item-level.json",
+            "event-refund.complete.json",
+            "event-refund.complete.order-level.json",
+            "event-refund.failed.example2.json",
+            "event-refund.failed.json",
+            "event-refund.pending.from-return-multi-shipment-1.json",
+            "event-refund.pending.from-return-multi-shipment-2.json",
+            "event-refund.pending.from-return-single-shipment.json",
+            "event-refund.pending.item-level.json",
+            "event-refund.pending.json",
+            "event-refund.pending.order-level.json",
+            "event-refund.pending_information.json",
+            "event-return.accepted.multi-shipment.json",
+            "event-return.accepted.single-shipment.json",
             "fulfillment_order.pending",
             "fulfillment_order.cancelled",
             "fulfillment_order.shipped",
@@ -898,6 +975,12 @@ class TestParseInputMutatedPayloads:
             "data.object.shippingChoice.serviceLevel",
             "data.object.stateTransitions",
             "data.object.stateTransitions.accepted",
+            "data.object.payment",
+            "data.object.payment.charges",
+            *(
+                f"data.object.payment.charges[0]{f}"
+                for f in ["", ".id", ".currency", ".amount", ".state"]
+            ),
         }
 
     @given(case=mutated())

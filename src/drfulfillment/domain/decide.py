@@ -277,7 +277,9 @@ def decide(
     (``productDetails.physical``); with neither, an item counts as physical.
     """
     catalog = catalog or {}
-    if isinstance(inp, UnknownEvent):
+    if isinstance(inp, UnknownEvent) or (
+        isinstance(inp, FulfillmentObserved) and inp.fulfillment.order_id is None
+    ):
         return Decision(state, outcome="skipped")
     iid = input_id(inp)
     if iid in state.seen or any(w.input_id == iid for w in state.waiting):

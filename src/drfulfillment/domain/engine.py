@@ -121,7 +121,10 @@ class Engine:
 
     def handle(self, inp: Input) -> Outcome:
         """Apply one event or request; raise :class:`InputRefused` if it is impossible."""
-        if isinstance(inp, UnknownEvent):
+        if isinstance(inp, UnknownEvent) or (
+            isinstance(inp, FulfillmentObserved) and inp.fulfillment.order_id is None
+        ):
+            # A fulfillment that names no order cannot be reconciled with one.
             return Outcome((), "skipped")
         order_id, fo_id = self._route(inp)
         if order_id is None:
