@@ -30,18 +30,24 @@ import pytest
 from builders import (
     fo_line,
     fulfillment_order,
+    fulfillment_return,
     order_event,
     request,
+    return_event,
     shipped,
 )
 from conftest import DR_PAYLOADS, FIXTURES, load_payload
 from drfulfillment.codecs import command_json, parse_input, render_request
 from drfulfillment.domain import Engine, IntegrationModel
 from drfulfillment.domain.commands import (
+    AcceptReturn,
     ApiCommand,
     CreateFulfillment,
     CreateFulfillmentCancellation,
     CreateFulfillmentOrder,
+    CreateFulfillmentReturn,
+    CreateRefund,
+    CreateReturn,
 )
 from drfulfillment.domain.errors import MalformedInput
 
@@ -163,10 +169,21 @@ FORMATS.checks("int32")(_int_range(32))
 FORMATS.checks("int64")(_int_range(64))
 
 
+def spec_path(path: str) -> str:
+    """The spec's path template a concrete path matches (``/returns/{id}``)."""
+    if path in _SPEC["paths"]:
+        return path
+    for template in _SPEC["paths"]:
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            return str(template)
+    raise KeyError(path)
+
+
 @cache
 def request_schema(method: str, path: str) -> Json:
     """DR's request-body schema for ``method path``, as JSON Schema."""
-    operation = _SPEC["paths"][path][method.lower()]
+    operation = _SPEC["paths"][spec_path(path)][method.lower()]
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
     assert isinstance(schema, dict)
     translated = to_json_schema(schema)
@@ -187,14 +204,18 @@ def violations(method: str, path: str, body: Json) -> list[tuple[str, str]]:
 
 
 def _api(commands: tuple[object, ...]) -> list[ApiCommand]:
-    return [
-        c
-        for c in commands
-        if isinstance(
-            c,
-            CreateFulfillmentOrder | CreateFulfillment | CreateFulfillmentCancellation,
-        )
-    ]
+    return [c for c in commands if isinstance(c, API_COMMANDS)]
+
+
+API_COMMANDS = (
+    CreateFulfillmentOrder,
+    CreateFulfillment,
+    CreateFulfillmentCancellation,
+    CreateFulfillmentReturn,
+    CreateReturn,
+    AcceptReturn,
+    CreateRefund,
+)
 
 
 def _run(model: IntegrationModel, documents: list[Json]) -> list[list[ApiCommand]]:
@@ -257,9 +278,54 @@ def scenario_commands() -> dict[str, ApiCommand]:
             request("report_cancellation", "req-cancelled", ORDER_ID, [(ITEM_ID, 1)]),
         ],
     )
+    returns = _run(
+        IntegrationModel.DISTRIBUTED,
+        [
+            load_payload("event-order.accepted.json"),
+            _fo("evt-pending", "fulfillment_order.pending", "2021-11-01T18:30:00Z"),
+            shipped(
+                "evt-shipped", "S1", FO_ID, ORDER_ID, [("si1", FO_LINE, ITEM_ID, 2)]
+            ),
+            request("request_return", "req-return", ORDER_ID, [(ITEM_ID, 2)]),
+            fulfillment_return(
+                "evt-fr", "accepted", "fr_1", FO_ID, ORDER_ID, [(FO_LINE, 2, 1)]
+            ),
+        ],
+    )
+    third_party_returns = _run(
+        IntegrationModel.THIRD_PARTY,
+        [
+            load_payload("event-order.accepted.json"),
+            request("report_shipment", "req-ship", ORDER_ID, [(ITEM_ID, 2)]),
+            request(
+                "request_return",
+                "req-tp-return",
+                ORDER_ID,
+                [(ITEM_ID, 2)],
+                reason="Incorrect size",
+            ),
+            return_event("evt-ret-1", "created", "ret_1", ORDER_ID, [(ITEM_ID, 1, 0)]),
+            return_event("evt-ret-2", "created", "ret_2", ORDER_ID, [(ITEM_ID, 1, 0)]),
+            request("accept_return", "req-accept-1", ORDER_ID, [], returnId="ret_1"),
+            request(
+                "accept_return",
+                "req-accept-2",
+                ORDER_ID,
+                [(ITEM_ID, 1)],
+                returnId="ret_2",
+            ),
+        ],
+    )
     assert [len(cs) for cs in distributed] == [1, 0, 1, 1, 1]
     assert [len(cs) for cs in third_party] == [0, 1, 1]
+    assert [len(cs) for cs in returns] == [1, 0, 1, 1, 1]
+    assert [len(cs) for cs in third_party_returns] == [0, 1, 1, 0, 0, 1, 1]
     return {
+        "fulfillment return": returns[3][0],
+        "refund of a fulfillment return": returns[4][0],
+        "third-party return": third_party_returns[2][0],
+        "accept a whole return": third_party_returns[5][0],
+        "accept return items": third_party_returns[6][0],
         "fulfillment order": distributed[0][0],
         "capture with tracking": distributed[2][0],
         "fulfillment cancellation": distributed[3][0],
@@ -300,6 +366,40 @@ FO_BODY: Json = {
 }
 
 EXPECTED_REQUESTS: dict[str, tuple[str, str, Json]] = {
+    "fulfillment return": (
+        "POST",
+        "/fulfillment-returns",
+        {
+            "fulfillmentOrderId": FO_ID,
+            "upstreamId": ORDER_ID,
+            "items": [{"fulfillmentOrderItemId": FO_LINE, "quantity": 2}],
+        },
+    ),
+    "refund of a fulfillment return": (
+        "POST",
+        "/refunds",
+        {
+            "orderId": ORDER_ID,
+            "currency": "USD",
+            "reason": "requested_by_customer",
+            "items": [{"itemId": ITEM_ID, "quantity": 1, "percent": 100}],
+        },
+    ),
+    "third-party return": (
+        "POST",
+        "/returns",
+        {
+            "orderId": ORDER_ID,
+            "reason": "Incorrect size",
+            "items": [{"itemId": ITEM_ID, "quantity": 2}],
+        },
+    ),
+    "accept a whole return": ("POST", "/returns/ret_1", {"state": "accepted"}),
+    "accept return items": (
+        "POST",
+        "/returns/ret_2",
+        {"items": [{"itemId": ITEM_ID, "quantity": 1, "state": "accepted"}]},
+    ),
     "fulfillment order": ("POST", "/fulfillment-orders", FO_BODY),
     "capture with tracking": (
         "POST",
@@ -357,14 +457,10 @@ class TestEmittedRequests:
     """Each API command the engine emits renders to a body DR's schema accepts."""
 
     def test_every_command_kind_is_covered(self) -> None:
-        """The scenarios cover all three API commands and both POST /fulfillments uses."""
+        """The scenarios cover every API command and both POST /fulfillments uses."""
         commands = scenario_commands()
         assert set(commands) == set(EXPECTED_REQUESTS)
-        assert {type(c) for c in commands.values()} == {
-            CreateFulfillmentOrder,
-            CreateFulfillment,
-            CreateFulfillmentCancellation,
-        }
+        assert {type(c) for c in commands.values()} == set(API_COMMANDS)
 
     @pytest.mark.parametrize("name", sorted(EXPECTED_REQUESTS))
     def test_rendered_exactly(self, name: str) -> None:
