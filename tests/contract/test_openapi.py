@@ -40,7 +40,6 @@ from conftest import DR_PAYLOADS, FIXTURES, load_payload
 from drfulfillment.codecs import command_json, parse_input, render_request
 from drfulfillment.domain import Engine, IntegrationModel
 from drfulfillment.domain.commands import (
-    AcceptReturn,
     ApiCommand,
     CreateFulfillment,
     CreateFulfillmentCancellation,
@@ -48,6 +47,7 @@ from drfulfillment.domain.commands import (
     CreateFulfillmentReturn,
     CreateRefund,
     CreateReturn,
+    UpdateReturn,
 )
 from drfulfillment.domain.errors import MalformedInput
 
@@ -213,7 +213,7 @@ API_COMMANDS = (
     CreateFulfillmentCancellation,
     CreateFulfillmentReturn,
     CreateReturn,
-    AcceptReturn,
+    UpdateReturn,
     CreateRefund,
 )
 

@@ -13,7 +13,6 @@ from typing import Any
 
 from drfulfillment.codecs.json import make_converter
 from drfulfillment.domain.commands import (
-    AcceptReturn,
     ApiCommand,
     Command,
     CreateFulfillment,
@@ -22,6 +21,7 @@ from drfulfillment.domain.commands import (
     CreateFulfillmentReturn,
     CreateRefund,
     CreateReturn,
+    UpdateReturn,
 )
 from drfulfillment.domain.inputs import Party, RequestedUnits, Tracking
 
@@ -123,7 +123,7 @@ def render_request(command: ApiCommand) -> tuple[str, str, dict[str, Any]]:
                 "items": [_units(u) for u in command.items],
             }
             return "POST", "/returns", _prune(body)
-        case AcceptReturn():
+        case UpdateReturn():
             if command.items:
                 body = {
                     "items": [{**_units(u), "state": "accepted"} for u in command.items]
@@ -164,7 +164,7 @@ def command_json(command: Command) -> dict[str, Any]:
         | CreateFulfillmentCancellation
         | CreateFulfillmentReturn
         | CreateReturn
-        | AcceptReturn
+        | UpdateReturn
         | CreateRefund,
     ):
         method, path, body = render_request(command)

@@ -20,7 +20,6 @@ import attrs
 from drfulfillment.domain.inputs import Party, RequestedUnits, Tracking
 
 __all__ = [
-    "AcceptReturn",
     "ApiCommand",
     "CancellationItem",
     "Command",
@@ -38,6 +37,7 @@ __all__ = [
     "NotifyCustomerOfRejectedCancellation",
     "NotifyCustomerOfShipment",
     "ReturnItem",
+    "UpdateReturn",
 ]
 
 
@@ -183,8 +183,8 @@ class CreateReturn:
 
 
 @attrs.frozen(kw_only=True)
-class AcceptReturn:
-    """``POST /returns/{id}``: accept the whole return, or ``items`` of it.
+class UpdateReturn:
+    """``POST /returns/{id}`` (DR's "update a return"): accept it whole, or ``items``.
 
     DR creates the refund itself once every item is accepted (DR reference §4.2).
     """
@@ -238,7 +238,7 @@ ApiCommand = (
     | CreateFulfillmentCancellation
     | CreateFulfillmentReturn
     | CreateReturn
-    | AcceptReturn
+    | UpdateReturn
     | CreateRefund
 )
 
@@ -248,7 +248,7 @@ Command = (
     | CreateFulfillmentCancellation
     | CreateFulfillmentReturn
     | CreateReturn
-    | AcceptReturn
+    | UpdateReturn
     | CreateRefund
     | HandleCaptureFailure
     | NotifyCustomerOfBackorder

@@ -18,14 +18,12 @@ from __future__ import annotations
 import attrs
 
 from drfulfillment.domain.commands import (
-    AcceptReturn as AcceptReturnCommand,
-)
-from drfulfillment.domain.commands import (
     Command,
     CreateFulfillmentReturn,
     CreateRefund,
     CreateReturn,
     ReturnItem,
+    UpdateReturn,
 )
 from drfulfillment.domain.errors import (
     IllegalTransition,
@@ -246,7 +244,7 @@ def _command(state: OrderState, r: ReturnRequest) -> Command:
             )
         case ReturnRequestKind.ACCEPT:
             assert r.return_id is not None
-            return AcceptReturnCommand(
+            return UpdateReturn(
                 key=f"return-accept:{r.request_id}",
                 order_id=state.order_id,
                 return_id=r.return_id,
