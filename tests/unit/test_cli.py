@@ -486,3 +486,69 @@ def test_closed_stdout_stops_quietly() -> None:
     )
     assert proc.stdout == '{"command"'
     assert "Traceback" not in proc.stderr
+
+
+class TestReconciliationReport:
+    """``--report FILE``: each order's reconciliation as JSON Lines."""
+
+    def test_report_of_the_example(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """One line per order: units reported, the capture DR made, no difference."""
+        target = tmp_path / "report.jsonl"
+        status, out, err = run_main(capsys, "--report", str(target), str(EXAMPLE))
+        assert (status, err) == (0, [])
+        assert out == GOLDEN.read_text(encoding="utf-8")
+        (line,) = target.read_text(encoding="utf-8").splitlines()
+        report = json.loads(line)
+        assert report["orderId"] == "204440790336"
+        assert report["lines"] == [
+            {
+                "itemId": "127911830336",
+                "quantity": 2,
+                "reportedFulfilled": 1,
+                "reportedCancelled": 1,
+                "drFulfilled": None,
+                "drCancelled": None,
+                "returned": 0,
+                "refundRequested": 0,
+                "refunded": 0,
+            }
+        ]
+        (charge,) = report["charges"]
+        assert (charge["amount"], charge["captured"], charge["settled"]) == (
+            27.01,
+            13.51,
+            False,
+        )
+        assert (report["differences"], report["balanced"]) == ([], True)
+
+    def test_report_shows_a_failed_capture(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """A failed capture is a difference, and the order is not balanced."""
+        events = tmp_path / "events.jsonl"
+        failed = load_payload(
+            "event-order.charge.capture.failed.with-fulfillmentId.partial.json"
+        )
+        events.write_text(json.dumps(failed) + "\n", encoding="utf-8")
+        target = tmp_path / "report.jsonl"
+        status, out, _ = run_main(capsys, "--report", str(target), str(events))
+        assert status == 0
+        assert json.loads(out)["command"] == "HandleCaptureFailure"
+        report = json.loads(target.read_text(encoding="utf-8"))
+        assert report["balanced"] is False
+        assert report["differences"] == [
+            "charge 3b4ef391-e8ae-412a-994b-df3e447aafa0: capture "
+            "7542f424-7615-4748-8af6-9c04001ce2e8 failed"
+        ]
+
+    def test_unwritable_report_is_a_usage_error(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """A report path that cannot be written: exit 2, named on stderr."""
+        target = tmp_path / "missing" / "report.jsonl"
+        status, out, err = run_main(capsys, "--report", str(target), str(EXAMPLE))
+        assert (status, out) == (2, "")
+        assert len(err) == 1
+        assert err[0].startswith(f"drfulfillment: cannot write {target}:")

@@ -1,15 +1,18 @@
 """The ``drfulfillment`` command line: the composition root.
 
-``drfulfillment replay [--model distributed|orchestrated|third-party] [--catalog FILE] FILE``
-replays a JSON Lines file of DR events and merchant requests (``-`` for stdin) through
-the engine and prints one JSON object per emitted command on stdout. Refused lines go
-to stderr as ``line N: ID: reason``; inputs still waiting at the end as ``waiting: ID:
-what it waits for``. Exit status: 0 all applied, 1 any refused, 2 usage error.
+``drfulfillment replay [--model distributed|orchestrated|third-party] [--catalog FILE]
+[--report FILE] FILE`` replays a JSON Lines file of DR events and merchant requests
+(``-`` for stdin) through the engine and prints one JSON object per emitted command on
+stdout. Refused lines go to stderr as ``line N: ID: reason``; inputs still waiting at
+the end as ``waiting: ID: what it waits for``. ``--report`` writes each order's
+reconciliation (units reported and recorded, money captured, cancelled and refunded,
+differences) as JSON Lines. Exit status: 0 all applied, 1 any refused, 2 usage error.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -17,7 +20,14 @@ from collections.abc import Iterator, Sequence
 from typing import IO, TextIO
 
 from drfulfillment.codecs import command_json, parse_input
-from drfulfillment.domain import Engine, InputRefused, IntegrationModel, input_id
+from drfulfillment.codecs.report import reconciliation_json
+from drfulfillment.domain import (
+    Engine,
+    InputRefused,
+    IntegrationModel,
+    input_id,
+    reconciliation,
+)
 
 __all__ = ["main"]
 
@@ -66,6 +76,7 @@ def replay(
     catalog: dict[str, bool],
     out: TextIO,
     err: TextIO,
+    report: TextIO | None = None,
 ) -> int:
     """Replay ``stream``; return the exit status (0 or 1)."""
     engine = Engine(model, catalog=catalog)
@@ -99,6 +110,10 @@ def replay(
         print(
             f"waiting: {_id(waiting.input_id)}: {_one_line(waiting.reason)}", file=err
         )
+    if report is not None:
+        for order_id in sorted(engine.orders):
+            rec = reconciliation(engine.orders[order_id])
+            report.write(json.dumps(reconciliation_json(rec)) + "\n")
     return 1 if refused else 0
 
 
@@ -124,6 +139,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="JSON object of SKU id -> physical (true/false) for events that do not say",
     )
+    rp.add_argument(
+        "--report",
+        metavar="FILE",
+        help="write each order's reconciliation (units and money) as JSON Lines",
+    )
     rp.add_argument("file", metavar="FILE", help="JSON Lines file, or - for stdin")
     return parser
 
@@ -147,24 +167,38 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"drfulfillment: {exc}", file=sys.stderr)
         return 2
     model = IntegrationModel(args.model)
-    if args.file == "-":
+    with contextlib.ExitStack() as stack:
+        try:
+            stream = (
+                sys.stdin.buffer
+                if args.file == "-"
+                else stack.enter_context(open(args.file, "rb"))
+            )
+        except OSError as exc:
+            print(
+                f"drfulfillment: cannot read {args.file}: {exc.strerror}",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            report = (
+                stack.enter_context(open(args.report, "w", encoding="utf-8"))
+                if args.report
+                else None
+            )
+        except OSError as exc:
+            print(
+                f"drfulfillment: cannot write {args.report}: {exc.strerror}",
+                file=sys.stderr,
+            )
+            return 2
         return replay(
-            sys.stdin.buffer,
+            stream,
             model=model,
             catalog=catalog,
             out=sys.stdout,
             err=sys.stderr,
-        )
-    try:
-        stream = open(args.file, "rb")  # noqa: SIM115 - closed below
-    except OSError as exc:
-        print(
-            f"drfulfillment: cannot read {args.file}: {exc.strerror}", file=sys.stderr
-        )
-        return 2
-    with stream:
-        return replay(
-            stream, model=model, catalog=catalog, out=sys.stdout, err=sys.stderr
+            report=report,
         )
 
 
