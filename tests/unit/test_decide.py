@@ -10,8 +10,10 @@ import pytest
 from builders import (
     Json,
     cancellation,
+    charge,
     fo_line,
     fulfillment_order,
+    operation,
     order_event,
     request,
     shipped,
@@ -22,6 +24,7 @@ from drfulfillment.domain.commands import (
     Command,
     CreateFulfillment,
     FulfillmentItem,
+    HandleCaptureFailure,
     NotifyCustomerOfShipment,
 )
 from drfulfillment.domain.decide import Decision, decide, input_id
@@ -487,3 +490,35 @@ class TestOrderIdentity:
         with pytest.raises(ConflictingInput) as info:
             decide(base, inp(doc))
         assert info.value.input_id == "evt-other"
+
+
+class TestWaitingOrderEventCharges:
+    """A waiting closing order event's charges wait with it (and notify when it applies)."""
+
+    def test_failed_capture_in_a_waiting_event_notifies_when_it_applies(self) -> None:
+        """``order.fulfilled`` waits for the shipment; its failed capture is notified once."""
+        fulfilled = order_event(
+            "evt-ful",
+            "fulfilled",
+            T2,
+            items=((ITEM, 2, None),),
+            transitions=("accepted", "fulfilled"),
+        )
+        fulfilled["data"]["object"]["payment"]["charges"] = [
+            charge(
+                "chg-1",
+                ORDER,
+                "27.01",
+                "capturable",
+                captures=[operation("cap-1", "27.01", "failed")],
+            )
+        ]
+        waiting = run(fresh(), accepted(), fo_pending(), fulfilled)
+        assert waiting.outcome == "waiting"
+        assert "chg-1" not in {c.id for c in waiting.state.charges}
+        released = decide(waiting.state, inp(ship("evt-s1", "S1", 2)))
+        assert released.released == ("evt-ful",)
+        failures = [c for c in released.commands if isinstance(c, HandleCaptureFailure)]
+        assert [c.key for c in failures] == ["capture-failed:cap-1"]
+        again = decide(released.state, inp({**fulfilled, "id": "evt-ful-again"}))
+        assert not [c for c in again.commands if isinstance(c, HandleCaptureFailure)]

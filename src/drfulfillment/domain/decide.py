@@ -320,7 +320,9 @@ def _keep_details(
     """A waiting order event still teaches the order's lines and details."""
     if not isinstance(inp, OrderObserved):
         return state
-    stripped = attrs.evolve(inp, order=attrs.evolve(inp.order, state=None))
+    # Its charges wait with it, so that what they reveal (a failed capture) is
+    # noticed, and notified, when the event applies.
+    stripped = attrs.evolve(inp, order=attrs.evolve(inp.order, state=None, charges=()))
     try:
         merged, _ = on_order(state, stripped, catalog)
         check_invariants(merged, input_id(inp))
