@@ -12,6 +12,7 @@ from drfulfillment.codecs import parse_input
 from drfulfillment.codecs.json import camel
 from drfulfillment.codecs.report import reconciliation_json
 from drfulfillment.domain import (
+    CaptureLink,
     ChargeBalance,
     IntegrationModel,
     LineBalance,
@@ -88,3 +89,4 @@ def test_replay_format_report_has_the_report_fields() -> None:
     assert {camel(f) for f in ChargeBalance.__annotations__} | {"settled"} == set(
         shown["charges"][0]
     )
+    assert {camel(f) for f in CaptureLink.__annotations__} == set(shown["captures"][0])

@@ -69,6 +69,7 @@ from drfulfillment.domain.lifecycles import (
     ReturnStatus,
 )
 from drfulfillment.domain.money import (
+    CaptureLink,
     ChargeBalance,
     LineBalance,
     Reconciliation,
@@ -83,6 +84,7 @@ __all__ = [
     "CancellationItem",
     "CancellationObserved",
     "CancellationStatus",
+    "CaptureLink",
     "CaptureStatus",
     "ChargeBalance",
     "ChargeCancelStatus",

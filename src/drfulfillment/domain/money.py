@@ -35,6 +35,7 @@ from drfulfillment.domain.records import Charge
 from drfulfillment.domain.state import OrderState
 
 __all__ = [
+    "CaptureLink",
     "ChargeBalance",
     "LineBalance",
     "Reconciliation",
@@ -71,6 +72,22 @@ class ChargeBalance:
 
 
 @attrs.frozen(kw_only=True)
+class CaptureLink:
+    """A capture and the ``POST /fulfillments`` behind it (``captures[].fulfillmentId``).
+
+    ``items`` are the ``(order line, units)`` DR recorded for that fulfillment, when its
+    ``fulfillment.created`` was seen; ``None`` otherwise.
+    """
+
+    capture_id: str
+    charge_id: str
+    status: CaptureStatus
+    amount: Decimal | None
+    fulfillment_id: str | None
+    items: tuple[tuple[str, int], ...] | None
+
+
+@attrs.frozen(kw_only=True)
 class LineBalance:
     """One order line: what the engine reported, what DR recorded, what came back."""
 
@@ -95,6 +112,7 @@ class Reconciliation:
     order_id: str
     lines: tuple[LineBalance, ...]
     charges: tuple[ChargeBalance, ...]
+    captures: tuple[CaptureLink, ...]
     captured: Decimal
     cancelled: Decimal
     refunded: Decimal
@@ -225,12 +243,45 @@ def _charge_differences(b: ChargeBalance) -> list[str]:
     return out
 
 
+def _captures(state: OrderState) -> tuple[CaptureLink, ...]:
+    recorded = {f.id: f for f in state.fulfillments}
+    links = []
+    for charge in state.charges:
+        for op in charge.captures:
+            f = recorded.get(op.fulfillment_id or "")
+            links.append(
+                CaptureLink(
+                    capture_id=op.id,
+                    charge_id=charge.id,
+                    status=op.status,
+                    amount=op.amount,
+                    fulfillment_id=op.fulfillment_id,
+                    items=(
+                        tuple(
+                            (ln.item_id, ln.quantity) for ln in f.lines if ln.quantity
+                        )
+                        if f is not None
+                        else None
+                    ),
+                )
+            )
+    return tuple(links)
+
+
 def reconciliation(state: OrderState) -> Reconciliation:
     """What was reported per line, what DR captured and cancelled, and any difference."""
     lines = tuple(_line(state, ln.item_id, ln.quantity) for ln in state.lines)
     charges = tuple(charge_balance(c) for c in state.charges)
+    captures = _captures(state)
     differences = [d for b in lines for d in _line_differences(b)]
     differences += [d for b in charges for d in _charge_differences(b)]
+    if state.fulfillments:
+        differences += [
+            f"capture {c.capture_id} names fulfillment {c.fulfillment_id}, which DR's "
+            "fulfillment.created events do not show"
+            for c in captures
+            if c.fulfillment_id is not None and c.items is None
+        ]
     differences += [
         f"refund {r.id} failed"
         for r in state.refunds
@@ -240,6 +291,7 @@ def reconciliation(state: OrderState) -> Reconciliation:
         order_id=state.order_id,
         lines=lines,
         charges=charges,
+        captures=captures,
         captured=sum((b.captured for b in charges), _ZERO),
         cancelled=sum((b.cancelled for b in charges), _ZERO),
         refunded=sum((b.refunded for b in charges), _ZERO),
