@@ -552,3 +552,27 @@ class TestReconciliationReport:
         assert (status, out) == (2, "")
         assert len(err) == 1
         assert err[0].startswith(f"drfulfillment: cannot write {target}:")
+
+
+class TestReplayReturnsExample:
+    """``examples/returns.jsonl``: a shipment, its capture, a return and its refund."""
+
+    def test_stdout_and_report_are_the_golden_files(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """Exactly the golden calls (one refund despite a redelivery) and report."""
+        fixtures = ROOT / "tests" / "fixtures" / "replay"
+        target = tmp_path / "report.jsonl"
+        status, out, err = run_main(
+            capsys, "--report", str(target), str(ROOT / "examples" / "returns.jsonl")
+        )
+        assert (status, err) == (0, [])
+        assert out == (fixtures / "returns.expected.jsonl").read_text(encoding="utf-8")
+        assert [json.loads(line)["command"] for line in out.splitlines()].count(
+            "CreateRefund"
+        ) == 1
+        assert target.read_text(encoding="utf-8") == (
+            fixtures / "returns.report.jsonl"
+        ).read_text(encoding="utf-8")
+        report = json.loads(target.read_text(encoding="utf-8"))
+        assert (report["balanced"], report["refunded"]) == (True, 13.5)
