@@ -503,6 +503,24 @@ class TestEmittedRequests:
         for method, path, body in requests:
             assert violations(method, path, body) == [], body
 
+    def test_every_command_of_the_returns_replay(self) -> None:
+        """Every API command replaying ``examples/returns.jsonl`` is schema-valid."""
+        engine = Engine(IntegrationModel.DISTRIBUTED)
+        requests: list[tuple[str, str, Json]] = []
+        example = EXAMPLE.parent / "returns.jsonl"
+        for line in example.read_bytes().splitlines():
+            if line.strip():
+                outcome = engine.handle(parse_input(line))
+                requests += [render_request(c) for c in _api(outcome.commands)]
+        assert [(m, p) for (m, p, _) in requests] == [
+            ("POST", "/fulfillment-orders"),
+            ("POST", "/fulfillments"),
+            ("POST", "/fulfillment-returns"),
+            ("POST", "/refunds"),
+        ]
+        for method, path, body in requests:
+            assert violations(method, path, body) == [], body
+
     @pytest.mark.parametrize(
         "ship_to",
         [{}, {"address": {}}, {"address": {"line1": "1234 Any Road W"}}],
