@@ -27,7 +27,7 @@ from builders import (
 from conftest import DR_PAYLOADS, load_payload
 from drfulfillment.codecs import SCHEMA_VERSION, dump_state, load_state, parse_input
 from drfulfillment.codecs.events import normalise_time
-from drfulfillment.domain import Engine
+from drfulfillment.domain import Engine, IntegrationModel
 from drfulfillment.domain.errors import MalformedInput
 from drfulfillment.domain.inputs import (
     Address,
@@ -1273,6 +1273,49 @@ class TestStateJson:
             assert dump_state(load_state(text)) == text
         waiting_kinds = {type(w.input).__name__ for s in states for w in s.waiting}
         assert waiting_kinds == {"ShipmentObserved", "OrderObserved"}
+
+    def test_returns_example_states_round_trip(self) -> None:
+        """Returns, refunds, charges and DR fulfillments survive dump and load."""
+        engine = Engine(IntegrationModel.DISTRIBUTED)
+        example = DR_PAYLOADS.parents[2] / "examples" / "returns.jsonl"
+        for line in example.read_bytes().splitlines():
+            engine.handle(parse_input(line))
+            (state,) = engine.orders.values()
+            assert load_state(dump_state(state)) == state
+        (final,) = engine.orders.values()
+        counts = [
+            len(final.fulfillment_returns),
+            len(final.refunds),
+            len(final.charges),
+            len(final.fulfillments),
+            len(final.return_requests),
+        ]
+        assert counts == [1, 1, 1, 1, 1]
+
+    def test_issue_2_documents_still_load(self) -> None:
+        """A version-1 document written before returns and charges existed loads."""
+        final = _example_states()[-1]
+        document = json.loads(dump_state(final))
+        added = (
+            "fulfillmentReturns",
+            "returns",
+            "returnRequests",
+            "refunds",
+            "charges",
+            "fulfillments",
+        )
+        for key in added:
+            document["order"].pop(key)
+        older = load_state(json.dumps(document))
+        assert older == attrs.evolve(
+            final,
+            fulfillment_returns=(),
+            returns=(),
+            return_requests=(),
+            refunds=(),
+            charges=(),
+            fulfillments=(),
+        )
 
     def test_document_shape(self) -> None:
         """The document is compact, key-sorted JSON with ``schemaVersion`` and ``order``."""
