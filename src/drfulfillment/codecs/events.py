@@ -66,8 +66,9 @@ T = TypeVar("T")
 
 _CONVERTER = make_converter()
 
-#: attrs' validator message: ``'quantity' must be >= 0: -1``.
-_VALIDATOR_MESSAGE = re.compile(r"'(\w+)' (must .*)")
+#: attrs' validator messages: ``'quantity' must be >= 0: -1``,
+#: ``Length of 'reason' must be <= 64: 65``.
+_VALIDATOR_MESSAGE = re.compile(r"(Length of )?'(\w+)' (must .*)")
 
 #: ``order.*`` events whose ``data.object`` is the order itself.
 ORDER_EVENT_TYPES = frozenset(
@@ -138,14 +139,14 @@ def _structure(raw: Any, cls: type[T], input_id: str | None, path: str) -> T:
         messages = cattrs.transform_error(exc, path=path, format_exception=_describe)
         first = messages[0] if messages else "invalid value"
         reason, _, where = first.partition(" @ ")
-        field = ".".join(camel(part) for part in where.removeprefix("$.").split("."))
+        where = where.removeprefix("$").removeprefix(".")
+        field = ".".join(camel(part) for part in where.split(".")) if where else ""
         # attrs validators fail the whole object; name the field they checked.
         named = _VALIDATOR_MESSAGE.match(reason)
         if named is not None:
-            field = (
-                f"{field}.{camel(named.group(1))}" if field else camel(named.group(1))
-            )
-            reason = named.group(2)
+            length, name, rule = named.groups()
+            field = f"{field}.{camel(name)}" if field else camel(name)
+            reason = f"length {rule}" if length else rule
         raise MalformedInput(input_id, field or None, reason) from None
     except (TypeError, ValueError, AttributeError) as exc:
         raise MalformedInput(
@@ -221,9 +222,12 @@ def parse_input(document: bytes | str | dict[str, Any]) -> Input:
 
 
 def _order(meta: EventMeta, obj: dict[str, Any]) -> Input:
-    return OrderObserved(
-        meta, _structure(obj, wire.Order, meta.id, "$.data.object").to_domain()
-    )
+    order = _structure(obj, wire.Order, meta.id, "$.data.object").to_domain()
+    if order.charges:
+        order = attrs.evolve(
+            order, charges=tuple(normal_charge(c) for c in order.charges)
+        )
+    return OrderObserved(meta, order)
 
 
 def _fulfillment_order(meta: EventMeta, obj: dict[str, Any]) -> Input:
@@ -255,12 +259,41 @@ def _fulfillment(meta: EventMeta, obj: dict[str, Any]) -> Input:
     return FulfillmentObserved(meta, f)
 
 
+def _op_time(value: str | None) -> str | None:
+    """An operation's ``createdTime`` normalised (it identifies operations without id)."""
+    if value is None:
+        return None
+    try:
+        return normalise_time(value)
+    except (ValueError, OverflowError):
+        return value
+
+
+def normal_charge(charge: ChargeSnapshot) -> ChargeSnapshot:
+    """``charge`` with its operations' times normalised like event times."""
+    return attrs.evolve(
+        charge,
+        captures=tuple(
+            attrs.evolve(o, created_time=_op_time(o.created_time))
+            for o in charge.captures
+        ),
+        cancels=tuple(
+            attrs.evolve(o, created_time=_op_time(o.created_time))
+            for o in charge.cancels
+        ),
+        refunds=tuple(
+            attrs.evolve(o, created_time=_op_time(o.created_time))
+            for o in charge.refunds
+        ),
+    )
+
+
 def _charge(meta: EventMeta, obj: dict[str, Any]) -> Input:
     if "orderId" not in obj and ("payment" in obj or "items" in obj):
         # DR's own example of ``order.charge.refund.failed`` carries the order.
         return _order(meta, obj)
     return ChargeObserved(
-        meta, _structure(obj, ChargeSnapshot, meta.id, "$.data.object")
+        meta, normal_charge(_structure(obj, ChargeSnapshot, meta.id, "$.data.object"))
     )
 
 

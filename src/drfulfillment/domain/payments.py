@@ -75,6 +75,11 @@ def _same_amount(
     return old if old is not None else new
 
 
+def _loose(created_time: str | None, amount: Decimal | None) -> str:
+    """The identity of an operation DR shows without an id: its time and amount."""
+    return f"~{created_time}~{amount.normalize() if amount is not None else ''}"
+
+
 def _merge_ops(
     known: tuple[R, ...],
     snaps: Sequence[Any],
@@ -87,7 +92,7 @@ def _merge_ops(
     ops = {op.id: op for op in known}
     for i, snap in enumerate(snaps):
         where = f"{field}[{i}]"
-        loose = f"~{snap.created_time}~{snap.amount}"
+        loose = _loose(snap.created_time, snap.amount)
         oid = snap.id or loose
         old = ops.get(oid)
         if old is None and snap.id is None:
@@ -318,11 +323,14 @@ def on_fulfillment_created(state: OrderState, inp: FulfillmentObserved) -> Effec
 
 def capture_failures(old: OrderState, new: OrderState) -> tuple[Command, ...]:
     """One :class:`HandleCaptureFailure` per capture newly known to have failed."""
+    # A capture first seen without an id keeps its time-and-amount identity when its
+    # id shows up, so renaming it does not make it a new failure.
     failed_before = {
-        (c.id, op.id)
+        (c.id, key)
         for c in old.charges
         for op in c.captures
         if op.status is CaptureStatus.FAILED
+        for key in (op.id, _loose(op.created_time, op.amount))
     }
     return tuple(
         HandleCaptureFailure(
@@ -337,5 +345,7 @@ def capture_failures(old: OrderState, new: OrderState) -> tuple[Command, ...]:
         )
         for c in new.charges
         for op in c.captures
-        if op.status is CaptureStatus.FAILED and (c.id, op.id) not in failed_before
+        if op.status is CaptureStatus.FAILED
+        and (c.id, op.id) not in failed_before
+        and (c.id, _loose(op.created_time, op.amount)) not in failed_before
     )

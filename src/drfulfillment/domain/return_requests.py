@@ -33,7 +33,7 @@ from drfulfillment.domain.errors import (
 from drfulfillment.domain.inputs import AcceptReturn, RequestedUnits, RequestReturn
 from drfulfillment.domain.ledger import ever_fulfilled, known_returned, line_ledger
 from drfulfillment.domain.lifecycles import RETURNS_ALLOWED, ReturnStatus
-from drfulfillment.domain.records import ReturnRequest, ReturnRequestKind
+from drfulfillment.domain.records import Return, ReturnRequest, ReturnRequestKind
 from drfulfillment.domain.requests import requested_lines
 from drfulfillment.domain.state import (
     FulfillmentOrder,
@@ -174,33 +174,29 @@ def on_accept_return(state: OrderState, req: AcceptReturn) -> Effects:
         raise IllegalTransition(
             req.request_id, "returnId", f"return {ret.id} is already accepted"
         )
-    wanted = req.items or tuple(
-        RequestedUnits(ln.line_id, ln.quantity) for ln in ret.lines if ln.quantity
-    )
+    free = {ln.line_id: _acceptable(state, ret, ln.line_id) for ln in ret.lines}
+    wanted = req.items or tuple(RequestedUnits(i, q) for i, q in free.items() if q)
+    if not wanted:
+        raise IllegalTransition(
+            req.request_id,
+            "returnId",
+            f"return {ret.id} has no unit left to accept (all accepted or being so)",
+        )
     rows: dict[str, int] = {}
     for i, u in enumerate(wanted):
-        line = [ln for ln in ret.lines if ln.line_id == u.item_id]
-        if not line:
+        if u.item_id not in free:
             raise UnknownReference(
                 req.request_id,
                 f"items[{i}].itemId",
                 f"return {ret.id} has no line {u.item_id}",
             )
-        open_units = sum(ln.quantity - (ln.accepted or 0) for ln in line)
-        asked = sum(
-            q
-            for r in state.return_requests
-            if r.kind is ReturnRequestKind.ACCEPT and r.return_id == ret.id
-            for (lid, q) in r.units
-            if lid == u.item_id
-        )
         rows[u.item_id] = rows.get(u.item_id, 0) + u.quantity
-        if rows[u.item_id] > open_units - asked:
+        if rows[u.item_id] > free[u.item_id]:
             raise QuantityExceeded(
                 req.request_id,
                 f"items[{i}].quantity",
                 f"return {ret.id} line {u.item_id}: {rows[u.item_id]} to accept but "
-                f"only {max(0, open_units - asked)} are neither accepted nor being so",
+                f"only {free[u.item_id]} are neither accepted nor being so",
             )
     record = ReturnRequest(
         request_id=req.request_id,
@@ -210,6 +206,24 @@ def on_accept_return(state: OrderState, req: AcceptReturn) -> Effects:
         whole=not req.items,
     )
     return _with_requests(state, [record]), ()
+
+
+def _acceptable(state: OrderState, ret: Return, item_id: str) -> int:
+    """Units of the return's line neither accepted by DR nor asked to be by us.
+
+    DR's ``quantityAccepted`` already includes what our earlier acceptances asked
+    for once DR applied them: the larger of the two is what is taken.
+    """
+    quantity = sum(ln.quantity for ln in ret.lines if ln.line_id == item_id)
+    accepted = sum(ln.accepted or 0 for ln in ret.lines if ln.line_id == item_id)
+    asked = sum(
+        q
+        for r in state.return_requests
+        if r.kind is ReturnRequestKind.ACCEPT and r.return_id == ret.id
+        for (lid, q) in r.units
+        if lid == item_id
+    )
+    return max(0, quantity - max(accepted, asked))
 
 
 def _with_requests(state: OrderState, records: list[ReturnRequest]) -> OrderState:
