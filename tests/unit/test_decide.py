@@ -183,7 +183,19 @@ class TestDecideSkipped:
     def test_fulfillment_created_is_recorded(self) -> None:
         """``fulfillment.created`` (DR's record of a POST) is kept, and emits nothing."""
         base = OrderState(order_id="259855820336", model=IntegrationModel.DISTRIBUTED)
-        decision = decide(base, inp(load_payload("event-fulfillment.created.json")))
+        known = run(
+            base,
+            order_event(
+                "evt-o",
+                "accepted",
+                T1,
+                order_id="259855820336",
+                items=(("189752780336", 2, False), ("189752790336", 2, False)),
+            ),
+        ).state
+        early = decide(base, inp(load_payload("event-fulfillment.created.json")))
+        assert early.outcome == "waiting"
+        decision = decide(known, inp(load_payload("event-fulfillment.created.json")))
         assert (decision.outcome, decision.commands) == ("applied", ())
         (recorded,) = decision.state.fulfillments
         assert (

@@ -334,7 +334,7 @@ class TestRefunds:
         self, event_type: str, state: str | None, expected: RefundStatus
     ) -> None:
         """The object's state wins; without one the event type gives it."""
-        (rec,) = run(refund_doc("e1", event_type, state, 0)).state.refunds
+        (rec,) = run(accepted(), refund_doc("e1", event_type, state, 0)).state.refunds
         assert rec.status is expected
 
     @pytest.mark.parametrize("reverse", [False, True])
@@ -344,20 +344,22 @@ class TestRefunds:
             refund_doc("e1", "refund.pending", "pending", 0, amount=10),
             refund_doc("e2", "refund.pending_information", "pending_information", 1),
         ]
-        (rec,) = run(*(docs[::-1] if reverse else docs)).state.refunds
+        (rec,) = run(accepted(), *(docs[::-1] if reverse else docs)).state.refunds
         assert (rec.status, rec.amount) == (
             RefundStatus.PENDING_INFORMATION,
             Decimal(10),
         )
         done = refund_doc("e3", "refund.complete", "succeeded", 2, items=())
         stale = refund_doc("e4", "refund.pending", "pending", 3)
-        (rec,) = run(*docs, done, stale).state.refunds
+        (rec,) = run(accepted(), *docs, done, stale).state.refunds
         assert rec.status is RefundStatus.SUCCEEDED
         assert rec.lines == (RefundLine(item_id=ITEM, quantity=1),)
 
     def test_contradiction_refused(self) -> None:
         """``succeeded`` then ``failed`` is refused at ``data.object.state``."""
-        before = run(refund_doc("e1", "refund.complete", "succeeded", 0)).state
+        before = run(
+            accepted(), refund_doc("e1", "refund.complete", "succeeded", 0)
+        ).state
         err = refused(before, refund_doc("e2", "refund.failed", "failed", 1))
         assert isinstance(err, IllegalTransition)
         assert (err.input_id, err.field) == ("e2", "data.object.state")
@@ -365,17 +367,35 @@ class TestRefunds:
     def test_lines_summed_per_item(self) -> None:
         """Lines naming the same order line add up; DR's real item-level refund is read."""
         items = ((ITEM, 1), (ITEM_B, 1), (ITEM, 1))
-        (rec,) = run(refund_doc("e1", "refund.pending", None, 0, items)).state.refunds
+        (rec,) = run(
+            accepted(), refund_doc("e1", "refund.pending", None, 0, items)
+        ).state.refunds
         assert rec.lines == (
             RefundLine(item_id=ITEM, quantity=2),
             RefundLine(item_id=ITEM_B, quantity=1),
         )
         real = load_payload("event-refund.complete.item-level.json")
-        (rec,) = run(real, state=fresh("220400480336")).state.refunds
+        order = order_event(
+            "evt-o2",
+            "complete",
+            "2022-03-21T21:40:00Z",
+            order_id="220400480336",
+            items=(("145634580336", 2, None), ("145634590336", 3, None)),
+        )
+        (rec,) = run(order, real, state=fresh("220400480336")).state.refunds
         assert (rec.status, [(ln.item_id, ln.quantity) for ln in rec.lines]) == (
             RefundStatus.SUCCEEDED,
             [("145634580336", 2), ("145634590336", 3)],
         )
+
+    def test_refund_naming_lines_waits_for_its_order(self) -> None:
+        """A refund with lines before any order event waits, then applies."""
+        doc = refund_doc("e1", "refund.pending", None, 0, ((ITEM, 1),))
+        early = run(doc)
+        assert (early.outcome, early.state.refunds) == ("waiting", ())
+        later = decide(early.state, parse_input(accepted()))
+        assert later.released == ("e1",)
+        assert [r.id for r in later.state.refunds] == ["re-1"]
 
     def test_unknown_item_refused(self) -> None:
         """A refund line naming no line of a known order is an ``UnknownReference``."""

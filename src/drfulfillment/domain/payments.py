@@ -52,6 +52,7 @@ from drfulfillment.domain.records import (
 )
 from drfulfillment.domain.snapshots import CaptureSnapshot, ChargeSnapshot
 from drfulfillment.domain.state import OrderState
+from drfulfillment.domain.waiting import Wait
 
 __all__ = [
     "capture_failures",
@@ -233,10 +234,12 @@ def on_refund(state: OrderState, inp: RefundObserved) -> Effects:
     iid = inp.meta.id
     stamp = (inp.meta.created_time, iid)
     lines: dict[str, int] = {}
+    if not state.lines and any(it.item_id for it in r.items):
+        raise Wait(f"order {state.order_id} (the refund names its lines)")
     for i, it in enumerate(r.items):
         if it.item_id is None or not it.quantity:
             continue
-        if state.lines and state.line(it.item_id) is None:
+        if state.line(it.item_id) is None:
             raise UnknownReference(
                 iid,
                 f"data.object.items[{i}].itemId",
@@ -291,8 +294,10 @@ def on_fulfillment_created(state: OrderState, inp: FulfillmentObserved) -> Effec
     f = inp.fulfillment
     iid = inp.meta.id
     units: dict[str, tuple[int, int]] = {}
+    if not state.lines and f.items:
+        raise Wait(f"order {state.order_id} (the fulfillment names its lines)")
     for i, it in enumerate(f.items):
-        if state.lines and state.line(it.item_id) is None:
+        if state.line(it.item_id) is None:
             raise UnknownReference(
                 iid,
                 f"data.object.items[{i}].itemId",
