@@ -150,7 +150,10 @@ class Engine:
                     dropped.append(exc)
                     continue
                 commands += more.commands
-                released += [w.input_id, *more.released]
+                # Routed now, it may still wait (in its order) for something else.
+                if more.outcome != "waiting":
+                    released.append(w.input_id)
+                released += more.released
                 dropped += more.dropped
         return Outcome(
             commands, decision.outcome, order_id, tuple(released), tuple(dropped)

@@ -36,6 +36,7 @@ from drfulfillment.domain.state import (
     OrderLine,
     OrderState,
     ReportKind,
+    Shipment,
 )
 from drfulfillment.domain.waiting import catching_up
 
@@ -134,36 +135,54 @@ def _add(
     )
 
 
+def _unrecorded(state: OrderState, s: Shipment) -> tuple[FulfillmentItem, ...]:
+    """The shipment's units DR holds no fulfillment for yet.
+
+    DR may already hold a fulfillment for this shipment (sent before the state was
+    lost, or by another system): capturing those units again would charge twice, so
+    only the units it does not show are captured. The reconciliation report shows
+    DR's record.
+    """
+    recorded: dict[str, int] = {}
+    for f in state.fulfillments:
+        if f.shipment_id == s.id:
+            for ln in f.lines:
+                recorded[ln.item_id] = recorded.get(ln.item_id, 0) + ln.quantity
+    items = []
+    for sl in s.lines:
+        known = min(sl.quantity, recorded.get(sl.item_id, 0))
+        recorded[sl.item_id] = recorded.get(sl.item_id, 0) - known
+        if sl.quantity > known:
+            items.append(
+                FulfillmentItem(
+                    item_id=sl.item_id,
+                    quantity=sl.quantity - known,
+                    shipment_item_id=sl.id,
+                )
+            )
+    return tuple(items)
+
+
 def _report(state: OrderState, input_id: str | None) -> Effects:
     lines = {ln.item_id: ln for ln in state.lines}
     commands: list[Command] = []
     shipments = list(state.shipments)
     if state.model is IntegrationModel.DISTRIBUTED:
-        recorded = {f.shipment_id for f in state.fulfillments if f.shipment_id}
         for k, s in enumerate(shipments):
             if s.reported or not s.lines:
                 continue
             for sl in s.lines:
                 _add(lines, sl.item_id, input_id, fulfilled=sl.quantity)
             shipments[k] = attrs.evolve(s, reported=True)
-            if s.id in recorded:
-                # DR already holds a fulfillment for this shipment (sent before the
-                # state was lost, or by another system): capturing it again would
-                # charge twice. The reconciliation report shows DR's record.
+            items = _unrecorded(state, s)
+            if not items:
                 continue
             commands.append(
                 CreateFulfillment(
                     key=f"fulfillment:shipment:{s.id}",
                     order_id=state.order_id,
                     shipment_id=s.id,
-                    items=tuple(
-                        FulfillmentItem(
-                            item_id=sl.item_id,
-                            quantity=sl.quantity,
-                            shipment_item_id=sl.id,
-                        )
-                        for sl in s.lines
-                    ),
+                    items=items,
                     tracking=s.tracking,
                 )
             )

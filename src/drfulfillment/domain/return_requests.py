@@ -32,7 +32,7 @@ from drfulfillment.domain.errors import (
 )
 from drfulfillment.domain.inputs import AcceptReturn, RequestedUnits, RequestReturn
 from drfulfillment.domain.ledger import ever_fulfilled, known_returned, line_ledger
-from drfulfillment.domain.lifecycles import RETURNS_ALLOWED, ReturnStatus
+from drfulfillment.domain.lifecycles import RETURNS_ALLOWED, OrderStatus, ReturnStatus
 from drfulfillment.domain.records import Return, ReturnRequest, ReturnRequestKind
 from drfulfillment.domain.requests import requested_lines
 from drfulfillment.domain.state import (
@@ -91,8 +91,19 @@ def _returnable_item(state: OrderState, item_id: str) -> tuple[int, int, int]:
     return max(0, held - busy), held, busy
 
 
+def _refuse_if_closed(state: OrderState, request_id: str) -> None:
+    """A blocked or cancelled order never ships: DR takes no return for it."""
+    if state.status in (OrderStatus.BLOCKED, OrderStatus.CANCELLED):
+        raise IllegalTransition(
+            request_id,
+            "orderId",
+            f"order {state.order_id} is {state.status.value}: it takes no return",
+        )
+
+
 def on_request_return(state: OrderState, req: RequestReturn) -> Effects:
     """Validate a return request and record the DR calls it becomes."""
+    _refuse_if_closed(state, req.request_id)
     per_fo: dict[str, list[tuple[str, int]]] = {}
     direct: list[tuple[str, int]] = []
     for where, order_line, quantity in requested_lines(state, req):
@@ -158,6 +169,7 @@ def on_request_return(state: OrderState, req: RequestReturn) -> Effects:
 
 def on_accept_return(state: OrderState, req: AcceptReturn) -> Effects:
     """Validate the acceptance of a third-party return (whole, or some of its items)."""
+    _refuse_if_closed(state, req.request_id)
     if not state.lines:
         raise UnknownReference(
             req.request_id, "orderId", f"order {state.order_id} is not known yet"

@@ -92,7 +92,9 @@ def on_fulfillment_return(state: OrderState, inp: FulfillmentReturnObserved) -> 
         )
         if merged is known.status and status is not known.status:
             return state, ()  # stale
-        record = attrs.evolve(known, status=merged, lines=lines or known.lines)
+        # Acceptance only grows: whichever report of it arrives last, keep the most.
+        lines = _max_accepted(known.lines, lines) if lines else known.lines
+        record = attrs.evolve(known, status=merged, lines=lines)
     else:
         record = FulfillmentReturn(
             id=r.id,
