@@ -138,6 +138,9 @@ def accepted_return(
         status=FulfillmentReturnStatus.ACCEPTED,
         lines=(ReturnLine(line_id="fl-1", quantity=quantity, accepted=accepted),),
         refund_requested=asked,
+        refunded=(
+            (("fl-1", quantity if accepted is None else accepted),) if asked else ()
+        ),
     )
 
 

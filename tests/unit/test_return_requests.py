@@ -396,6 +396,21 @@ class TestEmission:
         )
         assert engine.orders[ORDER].fulfillment_returns[0].refund_requested
 
+    def test_acceptance_that_grows_refunds_only_the_rise(self) -> None:
+        """1 of 2 accepted, then 2 of 2: a second refund for the one more unit only;
+        a later, lower report changes nothing."""
+        engine = distributed()
+        assert calls(engine, fo_return("fr-1", "e1", "accepted", 2, 1)) == [
+            refund_call("fr-1", 1)
+        ]
+        key, method, path, body = refund_call("fr-1", 1)
+        assert calls(engine, fo_return("fr-1", "e2", "accepted", 2, 2, minute=1)) == [
+            (f"{key}:2", method, path, body)
+        ]
+        assert calls(engine, fo_return("fr-1", "e3", "accepted", 2, 1, minute=2)) == []
+        (record,) = engine.orders[ORDER].fulfillment_returns
+        assert record.refunded == ((LINE, 2),)
+
     @pytest.mark.parametrize(
         ("state", "acc"), [("rejected", None), ("accepted", 0), ("pending", None)]
     )

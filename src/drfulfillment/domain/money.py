@@ -178,9 +178,8 @@ def _line(state: OrderState, item_id: str, quantity: int) -> LineBalance:
     dr = [ln for f in state.fulfillments for ln in f.lines if ln.item_id == item_id]
     seen = bool(state.fulfillments)
     asked = sum(
-        fr.returned_units(ln.id)
+        fr.refunded_units(ln.id)
         for fr in state.fulfillment_returns
-        if fr.refund_requested
         for fo in state.fulfillment_orders
         if fo.id == fr.fulfillment_order_id
         for ln in fo.lines

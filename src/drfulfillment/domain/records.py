@@ -60,7 +60,10 @@ class ReturnLine:
 
 @attrs.frozen(kw_only=True)
 class FulfillmentReturn:
-    """A DR-coordinated return; ``refund_requested`` once its ``POST /refunds`` was emitted."""
+    """A DR-coordinated return; ``refund_requested`` once its ``POST /refunds`` was emitted.
+
+    ``refunded`` holds ``(FO line, units)`` the engine asked DR to refund for it.
+    """
 
     id: str
     fulfillment_order_id: str
@@ -68,6 +71,11 @@ class FulfillmentReturn:
     lines: tuple[ReturnLine, ...]
     reason: str | None = None
     refund_requested: bool = False
+    refunded: tuple[tuple[str, int], ...] = ()
+
+    def refunded_units(self, line_id: str) -> int:
+        """Units of the FO line the engine asked DR to refund."""
+        return sum(q for (lid, q) in self.refunded if lid == line_id)
 
     def returned_units(self, line_id: str) -> int:
         """Units of the FO line back at the warehouse (0 unless ``accepted``)."""

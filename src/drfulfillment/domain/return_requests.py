@@ -292,25 +292,38 @@ def owed_returns(state: OrderState) -> Effects:
     returns = list(state.fulfillment_returns)
     for k, fr in enumerate(returns):
         fo = state.fulfillment_order(fr.fulfillment_order_id)
-        if fr.refund_requested or fo is None or currency is None:
+        if fo is None or currency is None:
             continue
+        owed = {
+            ln.id: fr.returned_units(ln.id) - fr.refunded_units(ln.id)
+            for ln in fo.lines
+        }
+        owed = {line_id: n for line_id, n in owed.items() if n > 0}
+        if not owed:
+            continue
+        upstream = {ln.id: ln.upstream_id for ln in fo.lines}
         units: dict[str, int] = {}
-        for ln in fo.lines:
-            back = fr.returned_units(ln.id)
-            if back:
-                units[ln.upstream_id] = units.get(ln.upstream_id, 0) + back
-        if not units:
-            continue
+        for line_id, n in owed.items():
+            units[upstream[line_id]] = units.get(upstream[line_id], 0) + n
+        refunded = {lid: fr.refunded_units(lid) + owed.get(lid, 0) for lid in upstream}
+        total = sum(refunded.values())
+        # The first refund of a return is keyed by the return; a later one (DR's
+        # acceptance grew after it) by the units it brings the total to.
+        key = f"refund:fulfillment-return:{fr.id}"
         commands.append(
             CreateRefund(
-                key=f"refund:fulfillment-return:{fr.id}",
+                key=key if not fr.refund_requested else f"{key}:{total}",
                 order_id=state.order_id,
                 currency=currency,
                 items=tuple(RequestedUnits(i, q) for i, q in sorted(units.items())),
                 reason=fr.reason,
             )
         )
-        returns[k] = attrs.evolve(fr, refund_requested=True)
+        returns[k] = attrs.evolve(
+            fr,
+            refund_requested=True,
+            refunded=tuple(sorted((lid, n) for lid, n in refunded.items() if n)),
+        )
     if not commands:
         return state, ()
     return attrs.evolve(
