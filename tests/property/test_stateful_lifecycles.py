@@ -208,7 +208,7 @@ class TestRulebookFinals:
     @pytest.mark.parametrize("name", sorted(LIFECYCLES))
     def test_every_reachable_state_can_reach_a_final_one(self, name: str) -> None:
         """Each state reachable from the initial one reaches some final state."""
-        book: Rulebook[enum.Enum] = LIFECYCLES[name]  # type: ignore[assignment]
+        book: Rulebook[enum.Enum] = LIFECYCLES[name]
         reachable = _reachable(book, book.initial)
         assert book.initial in reachable
         assert book.finals <= reachable

@@ -17,6 +17,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import IO, TextIO
 
 from drfulfillment.codecs import command_json, parse_input
@@ -145,7 +146,40 @@ def _parser() -> argparse.ArgumentParser:
         help="write each order's reconciliation (units and money) as JSON Lines",
     )
     rp.add_argument("file", metavar="FILE", help="JSON Lines file, or - for stdin")
+    dg = sub.add_parser(
+        "diagrams",
+        help="draw every lifecycle from the engine's own declarations",
+        description="Write the lifecycle diagrams (Mermaid, DOT, SVG via Graphviz's dot).",
+    )
+    dg.add_argument(
+        "--format",
+        choices=["mermaid", "dot", "svg", "all"],
+        default="all",
+        help="which files to write (default: all)",
+    )
+    dg.add_argument(
+        "--out", metavar="DIR", default="diagrams", help="directory (default: diagrams)"
+    )
     return parser
+
+
+def diagrams(fmt: str, out: str) -> int:
+    """Write the diagrams; return the exit status."""
+    from drfulfillment.diagrams import FORMATS, GraphvizMissingError, render
+
+    try:
+        files = render(FORMATS if fmt == "all" else (fmt,))
+    except GraphvizMissingError as exc:
+        print(f"drfulfillment: {exc}", file=sys.stderr)
+        return 2
+    root = Path(out)
+    for relative, content in sorted(files.items()):
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists() or target.read_bytes() != content:
+            target.write_bytes(content)
+    print(f"{len(files)} files in {root}", file=sys.stderr)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -161,6 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "diagrams":
+        return diagrams(args.format, args.out)
     try:
         catalog = _load_catalog(args.catalog)
     except (OSError, ValueError) as exc:

@@ -1,5 +1,7 @@
 """Every lifecycle, declared once; the tables drive validation and the diagrams."""
 
+from typing import Any
+
 from drfulfillment.domain.lifecycles._rulebook import Rulebook, TransitionSpec
 from drfulfillment.domain.lifecycles.charge import (
     CAPTURE,
@@ -66,7 +68,7 @@ __all__ = [
 ]
 
 #: Every declared lifecycle, by name.
-LIFECYCLES = {
+LIFECYCLES: dict[str, Rulebook[Any]] = {
     "order": ORDER,
     "fulfillment_order": FULFILLMENT_ORDER,
     "line_item": LINE_ITEM,

@@ -11,8 +11,8 @@ exists (``transitions`` does not), and compiles two tables from the machine:
   for states the engine *derives* from quantities, where several DR events may have
   been folded into one change.
 
-The diagrams (``drfulfillment.diagrams``, a later issue) are drawn from the same
-declarations. Records stay ``attrs.frozen``; nothing here holds per-record state.
+The diagrams (:mod:`drfulfillment.diagrams`) are drawn from the same machine's
+transitions (:meth:`Rulebook.edges`). Records stay ``attrs.frozen``; nothing here holds per-record state.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ class Rulebook(Generic[S]):
         )
         steps: dict[tuple[S, str], set[S]] = {}
         edges: dict[S, set[S]] = {s: set() for s in states}
+        declared: list[tuple[S, str, S]] = []
         for trigger, event in self.machine.events.items():
             for source_name, found in event.transitions.items():
                 for transition in found:
@@ -74,8 +75,17 @@ class Rulebook(Generic[S]):
                     src, dst = by_value[source_name], by_value[dest_name]
                     steps.setdefault((src, trigger), set()).add(dst)
                     edges[src].add(dst)
+                    declared.append((src, trigger, dst))
+        self._edges = tuple(declared)
         self._steps = {k: frozenset(v) for k, v in steps.items()}
         self._reach = {s: _closure(s, edges) for s in states}
+
+    def edges(self) -> tuple[tuple[S, str, S], ...]:
+        """Every ``(source, trigger, destination)`` the machine holds, as declared.
+
+        The diagrams (``drfulfillment.diagrams``) are drawn from exactly these.
+        """
+        return self._edges
 
     def triggers(self, state: S) -> frozenset[str]:
         """The triggers allowed from ``state``."""
