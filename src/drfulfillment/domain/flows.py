@@ -1,0 +1,227 @@
+"""The engine's event-to-command table: what each input may make it emit, per model.
+
+The engine emits level-triggered (:mod:`.reconcile`): after any input it sends what DR
+is owed. This table states, per integration model, which commands each DR event or
+merchant request can lead to, and when. It is the engine's contract, not a comment: a
+property test replays generated histories and fails on any command an input causes
+that its row does not list, and a scenario test makes every row happen. The flow
+diagrams (``drfulfillment diagrams``) and the docs' tables are drawn from it.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import attrs
+
+from drfulfillment.domain.state import IntegrationModel
+
+__all__ = ["FLOWS", "Flow"]
+
+
+@attrs.frozen
+class Flow:
+    """One row: ``trigger`` (a DR event type or merchant request) may emit ``commands``."""
+
+    trigger: str
+    source: str
+    """``"DR"`` for a webhook event, ``"merchant"`` for a merchant request."""
+    commands: tuple[str, ...]
+    when: str
+
+
+_DR, _MERCHANT = "DR", "merchant"
+
+_RETURNS = ("CreateFulfillmentReturn", "CreateRefund", "CreateReturn", "UpdateReturn")
+_HELD = {
+    IntegrationModel.DISTRIBUTED: (
+        "CreateFulfillmentOrder",
+        "CreateFulfillment",
+        *_RETURNS,
+    ),
+    IntegrationModel.ORCHESTRATED: _RETURNS,
+    IntegrationModel.THIRD_PARTY: ("CreateFulfillment", "CreateReturn", "UpdateReturn"),
+}
+
+
+def _resolved(model: IntegrationModel) -> Flow:
+    return Flow(
+        "order.dispute.resolved",
+        _DR,
+        _HELD[model],
+        "what was held while the order was in dispute is sent now, once",
+    )
+
+
+_COMMON_ORDER: tuple[Flow, ...] = (
+    Flow(
+        "order.charge.capture.failed",
+        _DR,
+        ("HandleCaptureFailure",),
+        "a capture failed: DR advises stopping the shipment and contacting the customer",
+    ),
+)
+
+_DR_COORDINATED_RETURNS: tuple[Flow, ...] = (
+    Flow(
+        "request_return",
+        _MERCHANT,
+        ("CreateFulfillmentReturn", "CreateReturn"),
+        "shipped units go back through the fulfiller; other lines through the Returns API",
+    ),
+    Flow(
+        "fulfillment_return.accepted",
+        _DR,
+        ("CreateRefund",),
+        "the warehouse received the goods: refund the accepted units, once",
+    ),
+    Flow(
+        "accept_return",
+        _MERCHANT,
+        ("UpdateReturn",),
+        "accept a Returns-API return (digital lines); DR refunds it",
+    ),
+)
+
+FLOWS: Final[dict[IntegrationModel, tuple[Flow, ...]]] = {
+    IntegrationModel.DISTRIBUTED: (
+        Flow(
+            "order.accepted",
+            _DR,
+            ("CreateFulfillmentOrder", "CreateFulfillment"),
+            "create the fulfillment order for the physical lines; send anything held",
+        ),
+        Flow(
+            "fulfillment_order.backordered",
+            _DR,
+            ("NotifyCustomerOfBackorder",),
+            "the backordered total rose",
+        ),
+        Flow(
+            "fulfillment_order.shipped",
+            _DR,
+            ("NotifyCustomerOfShipment", "CreateFulfillment"),
+            "capture the shipment, once",
+        ),
+        Flow(
+            "request_cancellation",
+            _MERCHANT,
+            ("CreateFulfillmentCancellation",),
+            "ask the fulfiller to cancel pending or backordered units",
+        ),
+        Flow(
+            "fulfillment_cancellation.accepted",
+            _DR,
+            ("NotifyCustomerOfCancellation", "CreateFulfillment"),
+            "cancel the newly cancelled units' payment (the delta)",
+        ),
+        Flow(
+            "fulfillment_cancellation.rejected",
+            _DR,
+            ("NotifyCustomerOfRejectedCancellation",),
+            "the fulfiller refused; DR suggests a return or refund",
+        ),
+        Flow(
+            "fulfillment_order.cancelled",
+            _DR,
+            ("NotifyCustomerOfCancellation", "CreateFulfillment"),
+            "the fulfiller cancelled units: cancel their payment (the delta)",
+        ),
+        Flow(
+            "report_shipment",
+            _MERCHANT,
+            ("CreateFulfillment",),
+            "digital lines: capture what the merchant delivered",
+        ),
+        Flow(
+            "report_cancellation",
+            _MERCHANT,
+            ("CreateFulfillment",),
+            "digital lines: cancel what the merchant will not deliver",
+        ),
+        Flow(
+            "order.fulfilled",
+            _DR,
+            ("CreateFulfillment",),
+            "DR is ahead: report what is still owed so the order can close",
+        ),
+        *_DR_COORDINATED_RETURNS,
+        _resolved(IntegrationModel.DISTRIBUTED),
+        *_COMMON_ORDER,
+    ),
+    IntegrationModel.ORCHESTRATED: (
+        Flow(
+            "fulfillment_order.backordered",
+            _DR,
+            ("NotifyCustomerOfBackorder",),
+            "the backordered total rose",
+        ),
+        Flow(
+            "fulfillment_order.shipped",
+            _DR,
+            ("NotifyCustomerOfShipment",),
+            "DR captures itself; the customer is told",
+        ),
+        Flow(
+            "request_cancellation",
+            _MERCHANT,
+            ("CreateFulfillmentCancellation",),
+            "ask the fulfiller to cancel pending or backordered units",
+        ),
+        Flow(
+            "fulfillment_cancellation.accepted",
+            _DR,
+            ("NotifyCustomerOfCancellation",),
+            "DR cancels the payment itself; the customer is told",
+        ),
+        Flow(
+            "fulfillment_cancellation.rejected",
+            _DR,
+            ("NotifyCustomerOfRejectedCancellation",),
+            "the fulfiller refused; DR suggests a return or refund",
+        ),
+        Flow(
+            "fulfillment_order.cancelled",
+            _DR,
+            ("NotifyCustomerOfCancellation",),
+            "DR cancels the payment itself; the customer is told",
+        ),
+        *_DR_COORDINATED_RETURNS,
+        _resolved(IntegrationModel.ORCHESTRATED),
+        *_COMMON_ORDER,
+    ),
+    IntegrationModel.THIRD_PARTY: (
+        Flow(
+            "report_shipment",
+            _MERCHANT,
+            ("CreateFulfillment",),
+            "capture what the merchant's fulfiller shipped (once the order is accepted)",
+        ),
+        Flow(
+            "report_cancellation",
+            _MERCHANT,
+            ("CreateFulfillment",),
+            "cancel what the merchant's fulfiller will not ship",
+        ),
+        Flow(
+            "order.accepted",
+            _DR,
+            ("CreateFulfillment",),
+            "send reports made before the order was accepted",
+        ),
+        Flow(
+            "request_return",
+            _MERCHANT,
+            ("CreateReturn",),
+            "return fulfilled units through the Returns API",
+        ),
+        Flow(
+            "accept_return",
+            _MERCHANT,
+            ("UpdateReturn",),
+            "accept the return (whole or per item); DR refunds it",
+        ),
+        _resolved(IntegrationModel.THIRD_PARTY),
+        *_COMMON_ORDER,
+    ),
+}
