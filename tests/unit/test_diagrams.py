@@ -19,6 +19,7 @@ from drfulfillment.cli.main import main
 from drfulfillment.diagrams import FORMATS, dot, mermaid, render
 from drfulfillment.domain.errors import IllegalTransition
 from drfulfillment.domain.lifecycles import LIFECYCLES, Rulebook
+from drfulfillment.domain.state import IntegrationModel
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "diagrams"
@@ -161,7 +162,13 @@ class TestCommittedFiles:
         """``diagrams --format mermaid --out DIR``: the Mermaid files and the index."""
         assert main(["diagrams", "--format", "mermaid", "--out", str(tmp_path)]) == 0
         written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.*"))
-        assert written == sorted(["README.md", *(f"lifecycles/{n}.mmd" for n in NAMES)])
+        assert written == sorted(
+            [
+                "README.md",
+                *(f"lifecycles/{n}.mmd" for n in NAMES),
+                *(f"flows/{m.value}.mmd" for m in IntegrationModel),
+            ]
+        )
         assert (tmp_path / "lifecycles" / "order.mmd").read_text() == mermaid("order")
 
     def test_svg_without_graphviz_is_a_usage_error(
