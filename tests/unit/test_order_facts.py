@@ -84,3 +84,39 @@ class TestPhysical:
         line = decide(fresh(), plain, catalog={f"sku-{LINE}": False}).state.line(LINE)
         assert line is not None
         assert (line.physical, line.physical_stated) == (False, False)
+
+
+class TestReturnedIsClosing:
+    """``order.refunded`` in state ``returned`` waits, like ``order.fulfilled``."""
+
+    def test_early_returned_order_still_captures_its_shipment(self) -> None:
+        """Delivered before the shipment, it waits; the shipment is captured, then it applies."""
+        from builders import fo_line, fulfillment_order, order_event, shipped
+        from drfulfillment.domain import Engine, IntegrationModel, OrderStatus
+        from harness import feed
+
+        order, item, fo, line = "204440790336", "127911830336", "fo-1", "fl-1"
+        engine = Engine(IntegrationModel.DISTRIBUTED)
+        feed(
+            engine,
+            order_event(
+                "e1", "accepted", "2021-11-01T10:00:00Z", items=((item, 1, True),)
+            ),
+            fulfillment_order(
+                "e2", "fulfillment_order.pending", fo, order, [fo_line(line, item, 1)]
+            ),
+        )
+        refunded = order_event(
+            "e3",
+            "returned",
+            "2021-11-01T10:05:00Z",
+            items=((item, 1, True),),
+            transitions=("accepted", "fulfilled", "returned"),
+            event_type="order.refunded",
+        )
+        assert feed(engine, refunded) == []
+        assert [w.input_id for w in engine.waiting()] == ["e3"]
+        out = feed(engine, shipped("e4", "s1", fo, order, [("s1-i", line, item, 1)]))
+        assert [c.get("path") for c in out if "path" in c] == ["/fulfillments"]
+        assert engine.orders[order].status is OrderStatus.RETURNED
+        assert engine.waiting() == []

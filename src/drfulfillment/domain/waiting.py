@@ -2,9 +2,9 @@
 
 An input that depends on something not yet known raises :class:`Wait`; ``decide`` keeps
 it in ``OrderState.waiting`` and applies it as soon as it can. ``order.fulfilled``,
-``order.complete`` and (after acceptance) ``order.cancelled`` are *closing* events: DR
-reaches them only once every line was reported, so they wait until the engine has
-reported every line (:func:`is_closing`), and while one waits the engine reports what
+``order.complete``, ``order.refunded`` (state ``returned``) and (after acceptance)
+``order.cancelled`` are *closing* events: DR reaches them only once every line was
+reported, so they wait until the engine has reported every line (:func:`is_closing`), and while one waits the engine reports what
 it owes even if the status it last applied would hold it (:func:`catching_up`).
 """
 
@@ -17,8 +17,11 @@ from drfulfillment.domain.state import OrderState
 __all__ = ["Wait", "catching_up", "is_closing"]
 
 #: Order states DR reaches only after every line was reported (or, for ``cancelled``
-#: after acceptance, cancelled): such an event waits until the engine has reported it all.
-_CLOSING = frozenset({OrderStatus.FULFILLED, OrderStatus.COMPLETE})
+#: after acceptance, cancelled; ``returned`` follows ``fulfilled``): such an event waits
+#: until the engine has reported it all.
+_CLOSING = frozenset(
+    {OrderStatus.FULFILLED, OrderStatus.COMPLETE, OrderStatus.RETURNED}
+)
 
 
 def is_closing(inp: OrderObserved) -> bool:
