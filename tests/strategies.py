@@ -4,6 +4,13 @@
 the same strategies, so the kit is proven by the suite that proves the engine.
 """
 
-from drfulfillment.testing import History, LineTruth, deliveries, histories, orders
+from drfulfillment.testing import (
+    ChargeTruth,
+    History,
+    LineTruth,
+    deliveries,
+    histories,
+    orders,
+)
 
-__all__ = ["History", "LineTruth", "deliveries", "histories", "orders"]
+__all__ = ["ChargeTruth", "History", "LineTruth", "deliveries", "histories", "orders"]

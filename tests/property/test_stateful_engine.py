@@ -186,7 +186,11 @@ def catching_up(state: OrderState) -> bool:
         if not isinstance(inp, OrderObserved) or inp.order.state is None:
             continue
         new = inp.order.state
-        closing = new in (OrderStatus.FULFILLED, OrderStatus.COMPLETE) or (
+        closing = new in (
+            OrderStatus.FULFILLED,
+            OrderStatus.COMPLETE,
+            OrderStatus.RETURNED,
+        ) or (
             new is OrderStatus.CANCELLED and "accepted" in inp.order.state_transitions
         )
         newer = state.status_stamp is None or (

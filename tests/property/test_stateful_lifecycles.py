@@ -316,7 +316,7 @@ class FoEv:
 
 
 RefEvent = OrderEv | ShipEv | FoEv
-_CLOSING = {OrderStatus.FULFILLED, OrderStatus.COMPLETE}
+_CLOSING = {OrderStatus.FULFILLED, OrderStatus.COMPLETE, OrderStatus.RETURNED}
 
 
 @attrs.define

@@ -20,12 +20,24 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     msg = "drfulfillment.testing needs hypothesis: pip install 'drfulfillment[testing]'"
     raise ImportError(msg) from exc
 
-from drfulfillment.testing.checks import assert_calls_sound, check_calls, totals
+from drfulfillment.testing.checks import (
+    assert_calls_sound,
+    check_calls,
+    return_totals,
+    totals,
+)
 from drfulfillment.testing.deliveries import deliveries
 from drfulfillment.testing.events import Json
-from drfulfillment.testing.histories import History, LineTruth, histories, orders
+from drfulfillment.testing.histories import (
+    ChargeTruth,
+    History,
+    LineTruth,
+    histories,
+    orders,
+)
 
 __all__ = [
+    "ChargeTruth",
     "History",
     "Json",
     "LineTruth",
@@ -34,5 +46,6 @@ __all__ = [
     "deliveries",
     "histories",
     "orders",
+    "return_totals",
     "totals",
 ]

@@ -2,8 +2,10 @@
 
 DR delivers each event at least once, concurrently, in no guaranteed order. A merchant
 request is the merchant's own synchronous act, so it stays after what it needs (its
-order, its fulfillment order) and before what it causes (the cancellation events that
-answer it).
+order, its fulfillment order, the shipments it returns, the return it accepts, other
+requests) and before what it causes (the cancellation and return events that answer
+it). Constraints chain: a request that needs what another request causes comes after
+both.
 """
 
 from __future__ import annotations
@@ -17,21 +19,34 @@ __all__ = ["deliveries"]
 
 
 def _respecting(history: History, shuffled: list[Json]) -> list[Json]:
-    """Move each merchant request after what it needs and before what it causes."""
-    after, before = dict(history.after), dict(history.before)
-    requests = [d for d in shuffled if "request" in d]
-    out = [d for d in shuffled if "request" not in d]
-    for req in requests:
-        rid = doc_id(req)
-        needs = set(after.get(rid, ()))
-        causes = set(before.get(rid, ()))
-        first_needed = max(
-            (next(k for k, d in enumerate(out) if doc_id(d) == n) for n in needs),
-            default=-1,
+    """The shuffled documents in the nearest order that keeps every request in place.
+
+    A topological order of the constraints, each step taking the earliest document of
+    ``shuffled`` that may come now: a request once one copy of each document it needs
+    has come, a document a request causes once a copy of that request has come.
+    """
+    after = {rid: set(ids) for rid, ids in history.after}
+    caused_by: dict[str, set[str]] = {}
+    for rid, ids in history.before:
+        for cause in ids:
+            caused_by.setdefault(cause, set()).add(rid)
+    came: set[str] = set()
+    left = list(shuffled)
+    out: list[Json] = []
+    while left:
+        k = next(
+            (
+                k
+                for k, d in enumerate(left)
+                if after.get(doc_id(d), set()) <= came
+                and caused_by.get(doc_id(d), set()) <= came
+            ),
+            None,
         )
-        moved = [d for d in out[: first_needed + 1] if doc_id(d) in causes]
-        rest = [d for d in out[: first_needed + 1] if doc_id(d) not in causes]
-        out = [*rest, req, *moved, *out[first_needed + 1 :]]
+        assert k is not None, "the history's delivery rules form a cycle"
+        doc = left.pop(k)
+        came.add(doc_id(doc))
+        out.append(doc)
     return out
 
 

@@ -4,9 +4,11 @@ A :class:`History` is what DR sends (and what the merchant asks) for one or more
 in causal order, in one integration model:
 
 * every model: ``order.pending_payment``/``order.review_opened`` (sometimes), then
-  ``order.accepted``; charge events (which the engine skips) now and then; once every line
-  is shipped or cancelled, ``order.fulfilled`` (or ``order.cancelled``), sometimes
-  ``order.complete``, sometimes a dispute and its resolution;
+  ``order.accepted``; the order's charges (:mod:`.wallet`): captures of what shipped,
+  cancels of what was cancelled, now and then a failed capture, store credit plus a
+  card on some orders; once every line is shipped or cancelled, the charges' final
+  state, ``order.fulfilled`` (or ``order.cancelled``), sometimes ``order.complete``,
+  sometimes a dispute and its resolution; then returns and refunds (:mod:`.aftercare`);
 * distributed and orchestrated: ``fulfillment_order.pending``; backorders with rising
   ``totalBackordered``; the line's shipped units in one to three shipments, some
   redelivered under a new event id; cancellations by the customer (a merchant
@@ -17,10 +19,12 @@ in causal order, in one integration model:
 * third-party: the merchant's ``report_shipment`` / ``report_cancellation`` requests.
 
 Alongside it, the truth per line (:class:`LineTruth`): how many units shipped and how many
-were cancelled, which is what DR must end up told. :func:`deliveries` then delivers a
-history as DR may (:mod:`.deliveries`): every event at least once, some several times, in any order, except
-that a merchant request comes after what it needs (its order, its fulfillment order) and
-before what it causes (the cancellation events that answer it).
+were cancelled, which is what DR must end up told, and what was asked back, accepted back
+and owed a refund; per charge (:class:`ChargeTruth`), the money it moved. :func:`deliveries`
+then delivers a history as DR may (:mod:`.deliveries`): every event at least once, some
+several times, in any order, except that a merchant request comes after what it needs (its
+order, its fulfillment order, the shipments it returns, the return it accepts) and before
+what it causes (the cancellation and return events that answer it).
 """
 
 from __future__ import annotations
@@ -30,20 +34,21 @@ from typing import Any
 from hypothesis import strategies as st
 
 from drfulfillment.domain.state import IntegrationModel
+from drfulfillment.testing.aftercare import close, returns
 from drfulfillment.testing.events import (
     Json,
     backordered,
     cancellation,
-    envelope,
     fo_line,
     fulfillment_order,
     order_event,
     request,
     shipped,
 )
-from drfulfillment.testing.truth import History, LineTruth, doc_id
+from drfulfillment.testing.truth import ChargeTruth, History, LineTruth, doc_id
+from drfulfillment.testing.wallet import Wallet
 
-__all__ = ["History", "LineTruth", "doc_id", "histories", "orders"]
+__all__ = ["ChargeTruth", "History", "LineTruth", "doc_id", "histories", "orders"]
 
 
 def _stamp(minute: int) -> str:
@@ -102,11 +107,19 @@ class _Order:
             item: f"65{self.number + 1 + k}"
             for k, (item, _, _) in enumerate(self.items)
         }
+        self.in_fo = {
+            i: p and model is not IntegrationModel.THIRD_PARTY for i, _, p in self.items
+        }
         self.events: list[Json] = []
         self.aliases: list[Json] = []
         self.after: list[tuple[str, tuple[str, ...]]] = []
         self.before: list[tuple[str, tuple[str, ...]]] = []
         self.first_order_event = ""
+        self.fo_pending = ""
+        self.status = ""
+        self.shipped_by: dict[str, list[str]] = {i: [] for i, _, _ in self.items}
+        self.accepted_returns: list[str] = []
+        self.wallet = Wallet(self, self.items)
 
     def tick(self) -> str:
         self.clock[0] += 1 + self.draw(st.integers(0, 3))
@@ -130,24 +143,10 @@ class _Order:
             transitions=transitions,
             event_type=event_type,
         )
+        self.wallet.order_object(doc["data"]["object"])
         self.first_order_event = self.first_order_event or doc_id(doc)
+        self.status = state
         return self.emit(doc)
-
-    def charge_noise(self) -> None:
-        if self.draw(st.booleans()):
-            obj = {
-                "id": f"chg-{self.order_id}",
-                "orderId": self.order_id,
-                "state": "complete",
-            }
-            self.emit(
-                envelope(
-                    f"evt-{self.order_id}-charge-{self.clock[0]}",
-                    "order.charge.capture.complete",
-                    obj,
-                    self.tick(),
-                )
-            )
 
     def build(self) -> list[LineTruth]:
         draw = self.draw
@@ -158,6 +157,7 @@ class _Order:
         )
         for k, state in enumerate(early):
             self.order_event(state, tuple(early[: k + 1]))
+        self.wallet.accept()
         self.order_event("accepted", (*early, "accepted"))
         # per line: shipped s, customer-cancelled cc, fulfiller-cancelled fc, refused r
         plan: dict[str, tuple[int, int, int, int]] = {}
@@ -171,10 +171,15 @@ class _Order:
             self._merchant_reports(plan, list(plan))
         else:
             self._fulfillment_order(plan)
-        self.charge_noise()
+        for item, _, _ in self.items:
+            if plan[item][1] + plan[item][2]:
+                self.wallet.cancel(item, plan[item][1] + plan[item][2])
         done = all(sum(plan[i][:3]) == q for i, q, _ in self.items)
+        shipped = {item: plan[item][0] for item, _, _ in self.items}
         if done:
-            self._close(plan)
+            self.wallet.settle()
+            close(self, fulfilled=any(shipped.values()))
+        back = returns(self, shipped, closed=done and any(shipped.values()))
         return [
             LineTruth(
                 self.order_id,
@@ -183,6 +188,8 @@ class _Order:
                 physical,
                 plan[item][0],
                 plan[item][1] + plan[item][2],
+                self.fo_lines[item] if self.in_fo[item] else None,
+                *back[item],
             )
             for item, q, physical in self.items
         ]
@@ -211,6 +218,9 @@ class _Order:
                         request(kind, rid, self.order_id, [(item, part)], **extra)
                     )
                     self.after.append((rid, (self.first_order_event,)))
+                    if kind == "report_shipment":
+                        self.shipped_by[item].append(rid)
+                        self.wallet.capture({item: part}, f"ful_{rid}")
                     left -= part
                     piece += 1
 
@@ -233,6 +243,7 @@ class _Order:
                 self.tick(),
             )
         )
+        self.fo_pending = doc_id(pending)
         caused: list[str] = []
         requests: list[str] = []
         # customer cancellations (accepted) and a refused one, asked first
@@ -316,6 +327,9 @@ class _Order:
             )
             if draw(st.booleans()):
                 self.aliases.append({**ev, "id": f"{ev['id']}-again"})
+            for item in units:
+                self.shipped_by[item].append(doc_id(ev))
+            self.wallet.capture(units, f"ful_{sid}")
         # the fulfiller's cumulative snapshots: customer units first, then its own
         cumulative = dict.fromkeys((i for i, _ in physical), 0)
         for _ in range(draw(st.integers(0, 2))):
@@ -359,24 +373,6 @@ class _Order:
             )
         )
 
-    def _close(self, plan: dict[str, tuple[int, int, int, int]]) -> None:
-        draw = self.draw
-        last = "fulfilled" if any(plan[i][0] for i, _, _ in self.items) else "cancelled"
-        self.order_event(last, ("accepted", last))
-        if last == "fulfilled" and draw(st.booleans()):
-            self.order_event("complete", ("accepted", "fulfilled", "complete"))
-            last = "complete"
-        if last != "cancelled" and draw(st.booleans()):
-            # DR's prose: a resolved dispute reverts to the pre-dispute state; its example
-            # shows ``accepted`` after ``complete`` (DR reference 6.1, CONFLICT).
-            seen = ("accepted", "fulfilled", "dispute")
-            self.order_event("dispute", seen)
-            self.order_event(
-                draw(st.sampled_from(["accepted", last])),
-                seen,
-                "order.dispute.resolved",
-            )
-
 
 @st.composite
 def histories(
@@ -393,6 +389,7 @@ def histories(
         for k in range(draw(st.integers(1, max_orders)))
     ]
     truth = [line for b in builders for line in b.build()]
+    charges: list[ChargeTruth] = [c for b in builders for c in b.wallet.truth()]
     # interleave the orders' events, keeping each order's causal order
     queues = [list(b.events) for b in builders]
     events: list[Json] = []
@@ -406,4 +403,6 @@ def histories(
         lines=tuple(truth),
         after=tuple(x for b in builders for x in b.after),
         before=tuple(x for b in builders for x in b.before),
+        charges=tuple(charges),
+        accepted_returns=tuple(r for b in builders for r in b.accepted_returns),
     )
