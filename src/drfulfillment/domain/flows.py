@@ -21,7 +21,10 @@ __all__ = ["FLOWS", "Flow"]
 
 @attrs.frozen
 class Flow:
-    """One row: ``trigger`` (a DR event type or merchant request) may emit ``commands``."""
+    """One row: ``trigger`` (a DR event type or merchant request) may emit ``commands``.
+
+    A trigger ending in ``.*`` stands for every event type with that prefix.
+    """
 
     trigger: str
     source: str
@@ -53,12 +56,40 @@ def _resolved(model: IntegrationModel) -> Flow:
     )
 
 
+def _closing(model: IntegrationModel) -> tuple[Flow, ...]:
+    """Closing events DR sends only once every line was reported: if one arrives
+    first, the engine reports what it still owes so that the order can close; once it
+    applies, returns held until then are sent."""
+    held = tuple(c for c in _HELD[model] if c != "CreateFulfillmentOrder")
+    note = (
+        "once it applies, send returns held until then"
+        if model is IntegrationModel.ORCHESTRATED
+        else "DR is ahead (delivered early): report what is still owed; then send "
+        "held returns"
+    )
+    return tuple(
+        Flow(
+            event,
+            _DR,
+            held,
+            note,
+        )
+        for event in (
+            "order.fulfilled",
+            "order.complete",
+            "order.cancelled",
+            "order.refunded",
+        )
+    )
+
+
 _COMMON_ORDER: tuple[Flow, ...] = (
     Flow(
-        "order.charge.capture.failed",
+        "order.*",
         _DR,
         ("HandleCaptureFailure",),
-        "a capture failed: DR advises stopping the shipment and contacting the customer",
+        "a charge (order.charge.* or an order's payment.charges) shows a capture failed:"
+        " DR advises stopping the shipment and contacting the customer",
     ),
 )
 
@@ -88,7 +119,7 @@ FLOWS: Final[dict[IntegrationModel, tuple[Flow, ...]]] = {
         Flow(
             "order.accepted",
             _DR,
-            ("CreateFulfillmentOrder", "CreateFulfillment"),
+            _HELD[IntegrationModel.DISTRIBUTED],
             "create the fulfillment order for the physical lines; send anything held",
         ),
         Flow(
@@ -139,17 +170,19 @@ FLOWS: Final[dict[IntegrationModel, tuple[Flow, ...]]] = {
             ("CreateFulfillment",),
             "digital lines: cancel what the merchant will not deliver",
         ),
-        Flow(
-            "order.fulfilled",
-            _DR,
-            ("CreateFulfillment",),
-            "DR is ahead: report what is still owed so the order can close",
-        ),
+        *_closing(IntegrationModel.DISTRIBUTED),
         *_DR_COORDINATED_RETURNS,
         _resolved(IntegrationModel.DISTRIBUTED),
         *_COMMON_ORDER,
     ),
     IntegrationModel.ORCHESTRATED: (
+        Flow(
+            "order.accepted",
+            _DR,
+            _HELD[IntegrationModel.ORCHESTRATED],
+            "send returns asked for before the order was accepted",
+        ),
+        *_closing(IntegrationModel.ORCHESTRATED),
         Flow(
             "fulfillment_order.backordered",
             _DR,
@@ -206,8 +239,8 @@ FLOWS: Final[dict[IntegrationModel, tuple[Flow, ...]]] = {
         Flow(
             "order.accepted",
             _DR,
-            ("CreateFulfillment",),
-            "send reports made before the order was accepted",
+            _HELD[IntegrationModel.THIRD_PARTY],
+            "send reports and returns made before the order was accepted",
         ),
         Flow(
             "request_return",
@@ -221,6 +254,7 @@ FLOWS: Final[dict[IntegrationModel, tuple[Flow, ...]]] = {
             ("UpdateReturn",),
             "accept the return (whole or per item); DR refunds it",
         ),
+        *_closing(IntegrationModel.THIRD_PARTY),
         _resolved(IntegrationModel.THIRD_PARTY),
         *_COMMON_ORDER,
     ),
