@@ -13,6 +13,9 @@ nothing, contradicting ones are refused.
 
 from __future__ import annotations
 
+import enum
+from typing import Any, TypeVar
+
 import attrs
 
 from drfulfillment.domain.commands import Command
@@ -29,6 +32,7 @@ from drfulfillment.domain.lifecycles import (
     RETURN,
     FulfillmentReturnStatus,
     ReturnStatus,
+    Rulebook,
 )
 from drfulfillment.domain.records import FulfillmentReturn, Return, ReturnLine
 from drfulfillment.domain.state import OrderState
@@ -60,6 +64,35 @@ def _check_lines(
             )
 
 
+R = TypeVar("R", FulfillmentReturn, Return)
+
+
+def _merge(
+    book: Rulebook[Any],
+    known: R,
+    status: enum.Enum,
+    lines: tuple[ReturnLine, ...],
+    input_id: str,
+) -> R | None:
+    """``known`` after a report of ``status`` and ``lines``; ``None`` when it is stale.
+
+    Items are accepted one by one and acceptance only grows: whichever report arrives
+    last, each line keeps its highest acceptance.
+    """
+    merged = book.merge(
+        known.status,
+        status,
+        newer=True,
+        subject=known.id,
+        input_id=input_id,
+        field="data.object.state",
+    )
+    if merged is known.status and status is not known.status:
+        return None
+    kept = _max_accepted(known.lines, lines) if lines else known.lines
+    return attrs.evolve(known, status=merged, lines=kept)
+
+
 def on_fulfillment_return(state: OrderState, inp: FulfillmentReturnObserved) -> Effects:
     """Follow a fulfillment return; accepted units leave ``shipped`` for ``returned``."""
     r = inp.fulfillment_return
@@ -81,21 +114,7 @@ def on_fulfillment_return(state: OrderState, inp: FulfillmentReturnObserved) -> 
     status = r.state or FulfillmentReturnStatus.CREATED
     lines = tuple(ReturnLine(line_id=a, quantity=b, accepted=c) for a, b, c in rows)
     known = next((x for x in state.fulfillment_returns if x.id == r.id), None)
-    if known is not None:
-        merged = FULFILLMENT_RETURN.merge(
-            known.status,
-            status,
-            newer=True,
-            subject=r.id,
-            input_id=iid,
-            field="data.object.state",
-        )
-        if merged is known.status and status is not known.status:
-            return state, ()  # stale
-        # Acceptance only grows: whichever report of it arrives last, keep the most.
-        lines = _max_accepted(known.lines, lines) if lines else known.lines
-        record = attrs.evolve(known, status=merged, lines=lines)
-    else:
+    if known is None:
         record = FulfillmentReturn(
             id=r.id,
             fulfillment_order_id=fo.id,
@@ -103,6 +122,11 @@ def on_fulfillment_return(state: OrderState, inp: FulfillmentReturnObserved) -> 
             lines=lines,
             reason=r.reason,
         )
+    else:
+        merged = _merge(FULFILLMENT_RETURN, known, status, lines, iid)
+        if merged is None:
+            return state, ()  # stale
+        record = merged
     others = [x for x in state.fulfillment_returns if x.id != r.id]
     new = attrs.evolve(
         state,
@@ -135,22 +159,13 @@ def on_return(state: OrderState, inp: ReturnObserved) -> Effects:
     status = r.state or ReturnStatus.CREATED
     lines = tuple(ReturnLine(line_id=a, quantity=b, accepted=c) for a, b, c in rows)
     known = next((x for x in state.returns if x.id == r.id), None)
-    if known is not None:
-        merged = RETURN.merge(
-            known.status,
-            status,
-            newer=True,
-            subject=r.id,
-            input_id=iid,
-            field="data.object.state",
-        )
-        if merged is known.status and status is not known.status:
-            return state, ()  # stale
-        # Items are accepted one by one: keep each line's highest acceptance.
-        lines = _max_accepted(known.lines, lines) if lines else known.lines
-        record = attrs.evolve(known, status=merged, lines=lines)
-    else:
+    if known is None:
         record = Return(id=r.id, status=status, lines=lines, reason=r.reason)
+    else:
+        merged = _merge(RETURN, known, status, lines, iid)
+        if merged is None:
+            return state, ()  # stale
+        record = merged
     others = [x for x in state.returns if x.id != r.id]
     new = attrs.evolve(
         state, returns=tuple(sorted([*others, record], key=lambda x: x.id))
