@@ -114,6 +114,26 @@ _DR_COORDINATED_RETURNS: tuple[Flow, ...] = (
     ),
 )
 
+#: Rows the two DR-coordinated models share word for word.
+_BACKORDERED = Flow(
+    "fulfillment_order.backordered",
+    _DR,
+    ("NotifyCustomerOfBackorder",),
+    "the backordered total rose",
+)
+_REQUEST_CANCELLATION = Flow(
+    "request_cancellation",
+    _MERCHANT,
+    ("CreateFulfillmentCancellation",),
+    "ask the fulfiller to cancel pending or backordered units",
+)
+_CANCELLATION_REJECTED = Flow(
+    "fulfillment_cancellation.rejected",
+    _DR,
+    ("NotifyCustomerOfRejectedCancellation",),
+    "the fulfiller refused; DR suggests a return or refund",
+)
+
 FLOWS: Final[dict[IntegrationModel, tuple[Flow, ...]]] = {
     IntegrationModel.DISTRIBUTED: (
         Flow(
@@ -122,36 +142,21 @@ FLOWS: Final[dict[IntegrationModel, tuple[Flow, ...]]] = {
             _HELD[IntegrationModel.DISTRIBUTED],
             "create the fulfillment order for the physical lines; send anything held",
         ),
-        Flow(
-            "fulfillment_order.backordered",
-            _DR,
-            ("NotifyCustomerOfBackorder",),
-            "the backordered total rose",
-        ),
+        _BACKORDERED,
         Flow(
             "fulfillment_order.shipped",
             _DR,
             ("NotifyCustomerOfShipment", "CreateFulfillment"),
             "capture the shipment, once",
         ),
-        Flow(
-            "request_cancellation",
-            _MERCHANT,
-            ("CreateFulfillmentCancellation",),
-            "ask the fulfiller to cancel pending or backordered units",
-        ),
+        _REQUEST_CANCELLATION,
         Flow(
             "fulfillment_cancellation.accepted",
             _DR,
             ("NotifyCustomerOfCancellation", "CreateFulfillment"),
             "cancel the newly cancelled units' payment (the delta)",
         ),
-        Flow(
-            "fulfillment_cancellation.rejected",
-            _DR,
-            ("NotifyCustomerOfRejectedCancellation",),
-            "the fulfiller refused; DR suggests a return or refund",
-        ),
+        _CANCELLATION_REJECTED,
         Flow(
             "fulfillment_order.cancelled",
             _DR,
@@ -183,36 +188,21 @@ FLOWS: Final[dict[IntegrationModel, tuple[Flow, ...]]] = {
             "send returns asked for before the order was accepted",
         ),
         *_closing(IntegrationModel.ORCHESTRATED),
-        Flow(
-            "fulfillment_order.backordered",
-            _DR,
-            ("NotifyCustomerOfBackorder",),
-            "the backordered total rose",
-        ),
+        _BACKORDERED,
         Flow(
             "fulfillment_order.shipped",
             _DR,
             ("NotifyCustomerOfShipment",),
             "DR captures itself; the customer is told",
         ),
-        Flow(
-            "request_cancellation",
-            _MERCHANT,
-            ("CreateFulfillmentCancellation",),
-            "ask the fulfiller to cancel pending or backordered units",
-        ),
+        _REQUEST_CANCELLATION,
         Flow(
             "fulfillment_cancellation.accepted",
             _DR,
             ("NotifyCustomerOfCancellation",),
             "DR cancels the payment itself; the customer is told",
         ),
-        Flow(
-            "fulfillment_cancellation.rejected",
-            _DR,
-            ("NotifyCustomerOfRejectedCancellation",),
-            "the fulfiller refused; DR suggests a return or refund",
-        ),
+        _CANCELLATION_REJECTED,
         Flow(
             "fulfillment_order.cancelled",
             _DR,
