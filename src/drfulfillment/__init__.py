@@ -74,8 +74,10 @@ from drfulfillment.domain import (
     UnsupportedInModel,
     UpdateReturn,
     decide,
+    fulfillment_order_of,
     input_id,
     line_ledger,
+    named_order,
     reconciliation,
 )
 
@@ -151,7 +153,9 @@ __all__ = [
     "UpdateReturn",
     "__version__",
     "decide",
+    "fulfillment_order_of",
     "input_id",
     "line_ledger",
+    "named_order",
     "reconciliation",
 ]

@@ -159,7 +159,7 @@ class TestCommittedFiles:
             assert on_disk[relative] == content, relative
 
     def test_cli_writes_the_files(self, tmp_path: Path) -> None:
-        """``diagrams --format mermaid --out DIR``: the Mermaid files and the index."""
+        """``diagrams --format mermaid --out DIR``: Mermaid, the flow tables, the index."""
         assert main(["diagrams", "--format", "mermaid", "--out", str(tmp_path)]) == 0
         written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.*"))
         assert written == sorted(
@@ -167,6 +167,7 @@ class TestCommittedFiles:
                 "README.md",
                 *(f"lifecycles/{n}.mmd" for n in NAMES),
                 *(f"flows/{m.value}.mmd" for m in IntegrationModel),
+                *(f"flows/{m.value}.md" for m in IntegrationModel),
             ]
         )
         assert (tmp_path / "lifecycles" / "order.mmd").read_text() == mermaid("order")

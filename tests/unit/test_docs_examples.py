@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 
 import pytest
 
+from drfulfillment.cli.main import main
 from drfulfillment.codecs import parse_input
 from drfulfillment.codecs.json import camel
 from drfulfillment.codecs.report import reconciliation_json
@@ -25,15 +27,90 @@ PAGES = sorted(
     p for p in (ROOT / "docs").glob("*.md") if "```python" in p.read_text("utf-8")
 )
 
+#: A Python block, optionally followed by the output it prints:
+#: ``<!-- output -->`` then a ```text block.
+_BLOCK = re.compile(
+    r"```python\n(?P<code>.*?)```\n(?:\s*<!-- output -->\n```text\n(?P<out>.*?)```)?",
+    re.S,
+)
+
+
+def examples(page: Path) -> list[tuple[str, str | None]]:
+    """``(code, expected output or None)`` of each Python block of ``page``."""
+    return [(m["code"], m["out"]) for m in _BLOCK.finditer(page.read_text("utf-8"))]
+
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
-def test_page_examples_run(page: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The page's Python blocks, run top to bottom, raise nothing."""
-    blocks = re.findall(r"```python\n(.*?)```", page.read_text("utf-8"), re.S)
+def test_page_examples_run(
+    page: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page's Python blocks, run top to bottom from the repository root, raise
+    nothing, and each prints exactly the output the page shows under it."""
+    monkeypatch.chdir(ROOT)
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
-    for block in blocks:
-        exec(compile(block, str(page), "exec"), namespace)
-    assert capsys.readouterr().out  # the examples print what they show
+    printed = []
+    for number, (code, expected) in enumerate(examples(page), 1):
+        exec(compile(code, f"{page.name} block {number}", "exec"), namespace)
+        out = capsys.readouterr().out
+        printed.append(out)
+        if expected is not None:
+            assert out == expected, f"{page.name} block {number}"
+    assert "".join(printed)  # the examples print what they show
+
+
+def test_output_blocks_are_checked() -> None:
+    """Every ``<!-- output -->`` marker follows a Python block (none is left unchecked)."""
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        text = page.read_text("utf-8")
+        checked = sum(out is not None for _, out in examples(page))
+        assert text.count("<!-- output -->") == checked, page.name
+
+
+#: A shell session of the docs: ``$ drfulfillment ...`` lines and what they print.
+_CONSOLE = re.compile(r"```console\n(.*?)```", re.S)
+
+
+def sessions(page: Path) -> list[tuple[str, str]]:
+    """``(command line, expected output)`` of each ``$ drfulfillment`` line of ``page``."""
+    found: list[tuple[str, str]] = []
+    for block in _CONSOLE.findall(page.read_text("utf-8")):
+        for chunk in re.split(r"^\$ ", block, flags=re.M)[1:]:
+            command, _, output = chunk.partition("\n")
+            found.append((command, output))
+    return found
+
+
+CONSOLE_PAGES = [p for p in sorted((ROOT / "docs").glob("*.md")) if sessions(p)]
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [s for p in CONSOLE_PAGES for s in sessions(p)],
+    ids=[f"{p.name}:{c}" for p in CONSOLE_PAGES for c, _ in sessions(p)],
+)
+def test_console_sessions_print_what_they_show(
+    command: str,
+    expected: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each ``$ drfulfillment ...`` line, run in-process from the repository root,
+    prints exactly the lines under it: stdout, or stderr when stdout goes to
+    ``/dev/null``."""
+    monkeypatch.chdir(ROOT)
+    argv = shlex.split(command)
+    assert argv[0] == "drfulfillment"
+    stream = "out"
+    if argv[-1] == ">/dev/null":
+        argv, stream = argv[:-1], "err"
+    main(argv[1:])
+    captured = capsys.readouterr()
+    assert (captured.out if stream == "out" else captured.err) == expected
+
+
+def test_cli_page_sessions_are_run() -> None:
+    """The command-line page shows sessions, and they are among those run."""
+    assert ROOT / "docs" / "cli.md" in CONSOLE_PAGES
 
 
 def test_kit_page_is_covered() -> None:

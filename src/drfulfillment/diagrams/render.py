@@ -89,8 +89,12 @@ def render(formats: Iterable[str] = FORMATS) -> dict[str, bytes]:
             files[f"lifecycles/{name}.dot"] = dot_text.encode()
         if "svg" in wanted:
             files[f"lifecycles/{name}.svg"] = svg(dot_text)
-    if "mermaid" in wanted:
-        for model in IntegrationModel:
+    for model in IntegrationModel:
+        # The table is Markdown, whatever the formats: the docs site includes it.
+        files[f"flows/{model.value}.md"] = (
+            flows.table(model).rstrip("\n") + "\n"
+        ).encode()
+        if "mermaid" in wanted:
             files[f"flows/{model.value}.mmd"] = flows.sequence(model).encode()
     files["README.md"] = index(wanted).encode()
     return files

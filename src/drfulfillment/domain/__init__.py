@@ -20,8 +20,8 @@ from drfulfillment.domain.commands import (
     ReturnItem,
     UpdateReturn,
 )
-from drfulfillment.domain.decide import Decision, decide, input_id
-from drfulfillment.domain.engine import Engine, Outcome
+from drfulfillment.domain.decide import Decision, decide, input_id, named_order
+from drfulfillment.domain.engine import Engine, Outcome, fulfillment_order_of
 from drfulfillment.domain.errors import (
     ConflictingInput,
     IllegalTransition,
@@ -146,7 +146,9 @@ __all__ = [
     "UnsupportedInModel",
     "UpdateReturn",
     "decide",
+    "fulfillment_order_of",
     "input_id",
     "line_ledger",
+    "named_order",
     "reconciliation",
 ]
