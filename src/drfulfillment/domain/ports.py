@@ -15,7 +15,20 @@ import attrs
 
 from drfulfillment.domain.commands import ApiCommand
 
-__all__ = ["DrApi", "Inbox", "SendResult", "SendStatus"]
+__all__ = [
+    "Change",
+    "DrApi",
+    "Inbox",
+    "InboxEntry",
+    "InboxStatus",
+    "OrderRow",
+    "OutboxEntry",
+    "OutboxStatus",
+    "SendResult",
+    "SendStatus",
+    "StaleVersion",
+    "Store",
+]
 
 
 class SendStatus(enum.StrEnum):
@@ -59,8 +72,13 @@ class SendResult:
 class DrApi(Protocol):
     """Carries out one API command against DR; never raises for DR's answers."""
 
-    def send(self, command: ApiCommand) -> SendResult:
-        """Make the call ``command`` stands for and say what became of it."""
+    def send(self, command: ApiCommand, *, reconcile_first: bool = False) -> SendResult:
+        """Make the call ``command`` stands for and say what became of it.
+
+        ``reconcile_first``: an earlier attempt may have reached DR (a worker died
+        after sending, or the answer was lost): look for its effect at DR before
+        sending again, and send only if it is not there.
+        """
         ...  # pragma: no cover
 
 
@@ -69,4 +87,155 @@ class Inbox(Protocol):
 
     def receive(self, event_id: str, event_type: str, body: bytes) -> bool:
         """Keep one event durably; ``False`` if ``event_id`` was already received."""
+        ...  # pragma: no cover
+
+
+class InboxStatus(enum.StrEnum):
+    """Where one received input is: to apply, parked, applied, or refused for good."""
+
+    RECEIVED = "received"
+    #: Waiting for a fulfillment order no stored order owns yet.
+    PARKED = "parked"
+    APPLIED = "applied"
+    REFUSED = "refused"
+
+
+@attrs.frozen
+class InboxEntry:
+    """One received input (a DR event or a merchant request), in arrival order."""
+
+    seq: int
+    event_id: str
+    event_type: str
+    body: bytes
+    status: InboxStatus = InboxStatus.RECEIVED
+    #: The decision's outcome (``applied``, ``waiting``, ``duplicate``...) or the refusal.
+    detail: str = ""
+    order_id: str | None = None
+
+
+class OutboxStatus(enum.StrEnum):
+    """Where one command is on its way to DR."""
+
+    PENDING = "pending"
+    IN_FLIGHT = "in_flight"
+    SENT = "sent"
+    FAILED = "failed"
+    MOOT = "moot"
+
+
+@attrs.frozen
+class OutboxEntry:
+    """One command to carry out, keyed by its idempotency key."""
+
+    key: str
+    order_id: str
+    kind: str
+    #: The command as JSON text (``drfulfillment.codecs.commands``).
+    command: str
+    status: OutboxStatus = OutboxStatus.PENDING
+    #: Claims so far; a claim with attempts > 1 may follow one that reached DR.
+    attempts: int = 0
+    next_attempt_at: float = 0.0
+    lease_until: float | None = None
+    detail: str = ""
+    response: str | None = None
+    seq: int = 0
+
+
+@attrs.frozen
+class OrderRow:
+    """One order's stored state and its version, for optimistic concurrency."""
+
+    order_id: str
+    state: str
+    version: int
+
+
+@attrs.frozen
+class Change:
+    """Everything one applied input changes, committed in one transaction."""
+
+    order_id: str
+    #: The version the decision was made on (0: a new order).
+    expected_version: int
+    state: str
+    #: Every fulfillment order the order owns (the store indexes them).
+    fulfillment_orders: tuple[str, ...]
+    event_id: str
+    detail: str
+    #: ``(idempotency key, command type, command JSON)``; a key already in the outbox is
+    #: skipped, never sent twice.
+    commands: tuple[tuple[str, str, str], ...] = ()
+    #: Inputs kept waiting in the order that this one let apply.
+    released: tuple[str, ...] = ()
+    #: ``(input id, reason)`` of waiting inputs that proved impossible.
+    dropped: tuple[tuple[str, str], ...] = ()
+
+
+class StaleVersion(Exception):  # noqa: N818 - a condition, named for what it is
+    """The order changed since it was loaded: load it again and decide again."""
+
+
+class Store(Inbox, Protocol):
+    """An inbox of inputs, per-order state, and an outbox of commands.
+
+    Every method is one transaction. :meth:`commit` is the heart of it: the new state,
+    the input's status and the commands it caused are written together or not at all,
+    so a crash at any point neither loses an input nor duplicates a command.
+    """
+
+    def next_inputs(self, limit: int) -> list[InboxEntry]:
+        """Inputs received and not yet applied, oldest first."""
+        ...  # pragma: no cover
+
+    def load(self, order_id: str) -> OrderRow | None:
+        """The stored state of ``order_id``, if any."""
+        ...  # pragma: no cover
+
+    def owner_of(self, fulfillment_order_id: str) -> str | None:
+        """The order a fulfillment order belongs to, if a stored order owns it."""
+        ...  # pragma: no cover
+
+    def commit(self, change: Change) -> None:
+        """Apply ``change`` atomically; :class:`StaleVersion` if the order moved on."""
+        ...  # pragma: no cover
+
+    def park(self, event_id: str, fulfillment_order_id: str) -> bool:
+        """Keep an input until ``fulfillment_order_id`` is owned; ``False`` (and the
+        input stays to apply) if it is owned already."""
+        ...  # pragma: no cover
+
+    def settle(self, event_id: str, status: InboxStatus, detail: str) -> None:
+        """Mark an input that needs no order (refused, or skipped as applied)."""
+        ...  # pragma: no cover
+
+    def claim(self, now: float, limit: int, lease_seconds: float) -> list[OutboxEntry]:
+        """Commands due (pending, or in flight with an expired lease), now in flight."""
+        ...  # pragma: no cover
+
+    def record(
+        self,
+        key: str,
+        attempts: int,
+        status: OutboxStatus,
+        *,
+        next_attempt_at: float = 0.0,
+        detail: str = "",
+        response: str | None = None,
+    ) -> bool:
+        """What became of a claimed command; ignored (``False``) if the claim
+        ``attempts`` is no longer the command's latest (another worker took it)."""
+        ...  # pragma: no cover
+
+    def inbox(self, order_id: str | None = None) -> list[InboxEntry]:
+        """Received inputs (of one order), oldest first."""
+        ...  # pragma: no cover
+
+    def outbox(self, order_id: str | None = None) -> list[OutboxEntry]:
+        """Commands (of one order), in the order they were enqueued."""
+        ...  # pragma: no cover
+
+    def close(self) -> None:
+        """Release connections."""
         ...  # pragma: no cover

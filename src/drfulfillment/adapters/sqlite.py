@@ -1,0 +1,109 @@
+"""The SQLite store, the embedded default: stdlib ``sqlite3``, no set-up.
+
+One connection per thread. The database runs in WAL mode with ``synchronous=FULL``, so
+every committed transaction is durable, and write transactions start with
+``BEGIN IMMEDIATE``, which takes SQLite's single write lock at once: two processes
+committing to the same order are serialised, and :meth:`commit`'s version check turns
+the later one into :class:`~drfulfillment.domain.ports.StaleVersion`. ``busy_timeout``
+makes a writer wait for the lock instead of failing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from drfulfillment.adapters.sqlstore import SqlStore
+
+__all__ = ["SCHEMA", "SqliteStore"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS orders (
+    order_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS fulfillment_orders (
+    fo_id TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS inbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    event_type TEXT NOT NULL,
+    body BLOB NOT NULL,
+    status TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    order_id TEXT,
+    parked_on TEXT
+);
+CREATE INDEX IF NOT EXISTS inbox_status ON inbox (status, seq);
+CREATE INDEX IF NOT EXISTS inbox_parked ON inbox (parked_on) WHERE status = 'parked';
+CREATE INDEX IF NOT EXISTS inbox_order ON inbox (order_id);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    order_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    command TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL DEFAULT 0,
+    lease_until REAL,
+    detail TEXT NOT NULL DEFAULT '',
+    response TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at);
+CREATE INDEX IF NOT EXISTS outbox_order ON outbox (order_id);
+INSERT INTO meta (name, value) VALUES ('schema_version', '1')
+    ON CONFLICT (name) DO NOTHING;
+"""
+
+
+class SqliteStore(SqlStore):
+    """A :class:`~drfulfillment.domain.ports.Store` in one SQLite file."""
+
+    def __init__(
+        self, path: str | Path = "drfulfillment.sqlite3", *, timeout: float = 30.0
+    ):
+        self.path = str(path)
+        self.timeout = timeout
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        conn = self._connection()
+        conn.executescript(SCHEMA)
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.path!r})"
+
+    def _connection(self) -> Any:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self.timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def _begin(self, cursor: Any) -> None:
+        cursor.execute("BEGIN IMMEDIATE")
+
+    def close(self) -> None:
+        """Close every connection this store opened."""
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()

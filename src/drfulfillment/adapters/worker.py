@@ -1,0 +1,247 @@
+"""The worker: applies stored inputs with the engine, and carries out the outbox.
+
+:meth:`Worker.apply_pending` takes inputs from the store's inbox in arrival order,
+routes each to its order (by the order id it names, or by the fulfillment order it
+names), decides with :func:`drfulfillment.decide`, and commits the new state, the input's
+status and the commands in one transaction (:meth:`Store.commit`). Two workers deciding
+for the same order at once cannot both win: the later commit finds the version moved,
+and the worker loads and decides again, which turns the input into a duplicate if the
+other worker applied it. An input for a fulfillment order no stored order owns yet is
+parked in the inbox and goes back to apply in the same transaction that makes the
+fulfillment order known.
+
+:meth:`Worker.dispatch_due` claims due commands under a lease and sends each through the
+:class:`~drfulfillment.domain.ports.DrApi` port; notifications go to ``notify``. A claim
+that follows an earlier claim of the same command (a worker died, or the answer was
+lost) asks the client to look for the earlier call's effect at DR first, so a command
+reaches DR once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import get_args
+
+from drfulfillment.codecs.commands import dump_command, load_command
+from drfulfillment.codecs.events import parse_input
+from drfulfillment.codecs.state import dump_state, load_state
+from drfulfillment.domain.commands import ApiCommand, Command
+from drfulfillment.domain.decide import decide, input_id, named_order
+from drfulfillment.domain.engine import fulfillment_order_of
+from drfulfillment.domain.errors import ConflictingInput, InputRefused, MalformedInput
+from drfulfillment.domain.inputs import (
+    FulfillmentObserved,
+    FulfillmentOrderObserved,
+    UnknownEvent,
+)
+from drfulfillment.domain.ports import (
+    Change,
+    DrApi,
+    InboxEntry,
+    InboxStatus,
+    OutboxStatus,
+    SendStatus,
+    StaleVersion,
+    Store,
+)
+from drfulfillment.domain.state import IntegrationModel, OrderState
+
+__all__ = ["Worker"]
+
+_LOG = logging.getLogger("drfulfillment.adapters.worker")
+_API = get_args(ApiCommand)
+_STATUS = {
+    SendStatus.SENT: OutboxStatus.SENT,
+    SendStatus.MOOT: OutboxStatus.MOOT,
+    SendStatus.FAILED: OutboxStatus.FAILED,
+    SendStatus.RETRY: OutboxStatus.PENDING,
+}
+
+
+def _log_notification(command: Command) -> None:
+    _LOG.info("notify %s %s", type(command).__name__, command.key)
+
+
+class Worker:
+    """Applies inputs and dispatches commands for one store."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        model: IntegrationModel = IntegrationModel.DISTRIBUTED,
+        catalog: Mapping[str, bool] | None = None,
+        api: DrApi | None = None,
+        notify: Callable[[Command], None] = _log_notification,
+        clock: Callable[[], float] = time.time,
+        lease_seconds: float = 60.0,
+        retry_seconds: float = 5.0,
+        max_conflicts: int = 50,
+    ) -> None:
+        self.store = store
+        self.model = model
+        self.catalog = dict(catalog or {})
+        self.api = api
+        self.notify = notify
+        self.clock = clock
+        self.lease_seconds = lease_seconds
+        self.retry_seconds = retry_seconds
+        self.max_conflicts = max_conflicts
+
+    # -- applying --------------------------------------------------------------------
+
+    def apply_pending(self, limit: int = 100) -> int:
+        """Apply up to ``limit`` received inputs; how many were taken."""
+        entries = self.store.next_inputs(limit)
+        for entry in entries:
+            self.apply(entry)
+        return len(entries)
+
+    def apply(self, entry: InboxEntry) -> str:
+        """Apply one stored input; its outcome (``applied``, ``parked``, ``refused``...)."""
+        try:
+            inp = parse_input(entry.body)
+        except InputRefused as exc:
+            return self._refuse(entry, exc)
+        if isinstance(inp, UnknownEvent) or (
+            isinstance(inp, FulfillmentObserved) and inp.fulfillment.order_id is None
+        ):
+            self.store.settle(entry.event_id, InboxStatus.APPLIED, "skipped")
+            return "skipped"
+        if input_id(inp) != entry.event_id:
+            return self._refuse(
+                entry,
+                MalformedInput(
+                    entry.event_id, "id", "differs from the id it was received under"
+                ),
+            )
+        named = named_order(inp)
+        fo_id = fulfillment_order_of(inp)
+        for _ in range(self.max_conflicts):
+            owner = self.store.owner_of(fo_id) if fo_id is not None else None
+            if named is not None and owner is not None and owner != named[0]:
+                return self._refuse(
+                    entry,
+                    ConflictingInput(
+                        entry.event_id,
+                        named[1],
+                        f"fulfillment order {fo_id} belongs to order {owner}, not {named[0]}",
+                    ),
+                )
+            order_id = named[0] if named is not None else owner
+            if order_id is None:
+                if fo_id is None:
+                    return self._refuse(
+                        entry,
+                        MalformedInput(
+                            entry.event_id,
+                            "data.object.id",
+                            "names neither a fulfillment order nor an order",
+                        ),
+                    )
+                if isinstance(inp, FulfillmentOrderObserved):
+                    return self._refuse(
+                        entry,
+                        MalformedInput(
+                            entry.event_id,
+                            "data.object.upstreamId",
+                            "the order id (upstreamId) is missing",
+                        ),
+                    )
+                if self.store.park(entry.event_id, fo_id):
+                    return "parked"
+                continue  # owned meanwhile: route again
+            outcome = self._decide(entry, order_id, inp)
+            if outcome is not None:
+                return outcome
+        _LOG.warning(
+            "input %s: gave up after %d conflicts", entry.event_id, self.max_conflicts
+        )
+        return "conflict"
+
+    def _decide(self, entry: InboxEntry, order_id: str, inp: object) -> str | None:
+        row = self.store.load(order_id)
+        state = (
+            load_state(row.state)
+            if row is not None
+            else OrderState(order_id=order_id, model=self.model)
+        )
+        try:
+            decision = decide(state, inp, catalog=self.catalog)  # type: ignore[arg-type]
+        except InputRefused as exc:
+            return self._refuse(entry, exc)
+        change = Change(
+            order_id=order_id,
+            expected_version=0 if row is None else row.version,
+            state=dump_state(decision.state),
+            fulfillment_orders=tuple(fo.id for fo in decision.state.fulfillment_orders),
+            event_id=entry.event_id,
+            detail=decision.outcome,
+            commands=tuple(
+                (c.key, type(c).__name__, dump_command(c)) for c in decision.commands
+            ),
+            released=decision.released,
+            dropped=tuple((d.input_id or "", str(d)) for d in decision.dropped),
+        )
+        try:
+            self.store.commit(change)
+        except StaleVersion:
+            return None
+        return decision.outcome
+
+    def _refuse(self, entry: InboxEntry, exc: InputRefused) -> str:
+        _LOG.warning("refused %s: %s", entry.event_id, exc)
+        self.store.settle(entry.event_id, InboxStatus.REFUSED, str(exc))
+        return "refused"
+
+    # -- dispatching -----------------------------------------------------------------
+
+    def dispatch_due(self, limit: int = 50) -> int:
+        """Send up to ``limit`` due commands; how many were claimed."""
+        claimed = self.store.claim(self.clock(), limit, self.lease_seconds)
+        for entry in claimed:
+            command = load_command(entry.command)
+            if not isinstance(command, _API):
+                self.notify(command)
+                self.store.record(
+                    entry.key, entry.attempts, OutboxStatus.SENT, detail="notified"
+                )
+                continue
+            if self.api is None:
+                msg = "no DR API client configured: cannot dispatch API commands"
+                raise RuntimeError(msg)
+            result = self.api.send(command, reconcile_first=entry.attempts > 1)
+            status = _STATUS[result.status]
+            wait = (
+                result.retry_after
+                if result.retry_after is not None
+                else self.retry_seconds
+            )
+            self.store.record(
+                entry.key,
+                entry.attempts,
+                status,
+                next_attempt_at=self.clock() + wait
+                if status is OutboxStatus.PENDING
+                else 0.0,
+                detail=result.reason,
+                response=None
+                if result.response is None
+                else json.dumps(result.response),
+            )
+        return len(claimed)
+
+    # -- running ---------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, *, poll_seconds: float = 0.2) -> None:
+        """Apply and dispatch until ``stop`` is set, sleeping when there is nothing to do."""
+        while not stop.is_set():
+            busy = self.apply_pending()
+            if self.api is not None:
+                busy += self.dispatch_due()
+            if not busy:
+                stop.wait(poll_seconds)
