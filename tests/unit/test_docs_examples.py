@@ -83,29 +83,29 @@ def sessions(page: Path) -> list[tuple[str, str]]:
 CONSOLE_PAGES = [p for p in sorted((ROOT / "docs").glob("*.md")) if sessions(p)]
 
 
-@pytest.mark.parametrize(
-    ("command", "expected"),
-    [s for p in CONSOLE_PAGES for s in sessions(p)],
-    ids=[f"{p.name}:{c}" for p in CONSOLE_PAGES for c, _ in sessions(p)],
-)
+@pytest.mark.parametrize("page", CONSOLE_PAGES, ids=[p.name for p in CONSOLE_PAGES])
 def test_console_sessions_print_what_they_show(
-    command: str,
-    expected: str,
+    page: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
-    """Each ``$ drfulfillment ...`` line, run in-process from the repository root,
-    prints exactly the lines under it: stdout, or stderr when stdout goes to
-    ``/dev/null``."""
+    """Each ``$ drfulfillment ...`` line of the page, run in order, in-process, from the
+    repository root, prints exactly the lines under it: stdout, or stderr when stdout
+    goes to ``/dev/null``. The page's commands share one fresh default store."""
     monkeypatch.chdir(ROOT)
-    argv = shlex.split(command)
-    assert argv[0] == "drfulfillment"
-    stream = "out"
-    if argv[-1] == ">/dev/null":
-        argv, stream = argv[:-1], "err"
-    main(argv[1:])
-    captured = capsys.readouterr()
-    assert (captured.out if stream == "out" else captured.err) == expected
+    monkeypatch.setenv("DRFULFILLMENT_STORE", str(tmp_path / "docs.sqlite3"))
+    monkeypatch.delenv("DR_SECRET_KEY", raising=False)
+    for command, expected in sessions(page):
+        argv = shlex.split(command)
+        assert argv[0] == "drfulfillment"
+        stream = "out"
+        if argv[-1] == ">/dev/null":
+            argv, stream = argv[:-1], "err"
+        main(argv[1:])
+        captured = capsys.readouterr()
+        shown = captured.out if stream == "out" else captured.err
+        assert shown == expected, command
 
 
 def test_cli_page_sessions_are_run() -> None:

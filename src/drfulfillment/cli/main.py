@@ -7,6 +7,9 @@ stdout. Refused lines go to stderr as ``line N: ID: reason``; inputs still waiti
 the end as ``waiting: ID: what it waits for``. ``--report`` writes each order's
 reconciliation (units reported and recorded, money captured, cancelled and refunded,
 differences) as JSON Lines. Exit status: 0 all applied, 1 any refused, 2 usage error.
+
+``serve``, ``ingest``, ``dispatch`` and ``show`` work on a durable store
+(:mod:`drfulfillment.cli.service`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, TextIO
 
+from drfulfillment.cli import service
 from drfulfillment.codecs import command_json, parse_input
 from drfulfillment.codecs.report import reconciliation_json
 from drfulfillment.domain import (
@@ -146,6 +150,7 @@ def _parser() -> argparse.ArgumentParser:
         help="write each order's reconciliation (units and money) as JSON Lines",
     )
     rp.add_argument("file", metavar="FILE", help="JSON Lines file, or - for stdin")
+    service.add_parsers(sub)
     dg = sub.add_parser(
         "diagrams",
         help="draw every lifecycle from the engine's own declarations",
@@ -197,6 +202,8 @@ def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "diagrams":
         return diagrams(args.format, args.out)
+    if service.handles(args.command):
+        return service.run(args)
     try:
         catalog = _load_catalog(args.catalog)
     except (OSError, ValueError) as exc:
