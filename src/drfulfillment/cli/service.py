@@ -30,7 +30,7 @@ from drfulfillment.domain.state import IntegrationModel
 
 __all__ = ["add_parsers", "run"]
 
-_COMMANDS = ("serve", "ingest", "dispatch", "show")
+_COMMANDS = ("serve", "ingest", "dispatch", "show", "work")
 
 
 def _store_arg(p: argparse.ArgumentParser) -> None:
@@ -75,6 +75,21 @@ def add_parsers(sub: Any) -> None:
         help="send the due commands of the outbox to DR (needs DR_SECRET_KEY)",
     )
     _store_arg(dp)
+    wk = sub.add_parser(
+        "work",
+        help="a worker: apply received inputs and send the outbox, until stopped",
+        description="Apply what the store's inbox holds and send due commands (with "
+        "DR_SECRET_KEY set), polling for more. Run several on PostgreSQL to share the "
+        "work. --until-idle stops when nothing is due.",
+    )
+    _store_arg(wk)
+    wk.add_argument(
+        "--model", choices=[m.value for m in IntegrationModel], default="distributed"
+    )
+    wk.add_argument(
+        "--until-idle", action="store_true", help="stop when nothing is due"
+    )
+    wk.add_argument("--lease", type=float, default=60.0, help="seconds a claim lasts")
     sh = sub.add_parser(
         "show",
         help="an order's state, ledger, inputs and commands",
@@ -101,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
             )
         if args.command == "dispatch":
             return dispatch(store)
+        if args.command == "work":
+            return work(store, IntegrationModel(args.model), args)
         if args.command == "show":
             return show_order(store, args.order_id, as_json=args.json, out=sys.stdout)
         return serve(store, args)
@@ -200,6 +217,28 @@ def dispatch(store: Store) -> int:
         counts[entry.status.value] = counts.get(entry.status.value, 0) + 1
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
     print(f"dispatched {total}; outbox: {summary or 'empty'}", file=sys.stderr)
+    return 0
+
+
+def work(store: Store, model: IntegrationModel, args: argparse.Namespace) -> int:
+    """Apply and dispatch until interrupted (or, ``--until-idle``, until idle)."""
+    api = _client()
+    if api is None:
+        print(
+            "drfulfillment: DR_SECRET_KEY is not set: applying only, commands stay in "
+            "the outbox",
+            file=sys.stderr,
+        )
+    worker = Worker(store, model=model, api=api, lease_seconds=args.lease)
+    if not args.until_idle:
+        stop = threading.Event()
+        try:
+            worker.run(stop)
+        except KeyboardInterrupt:
+            stop.set()
+        return 0
+    while worker.apply_pending() or (api is not None and worker.dispatch_due()):
+        pass
     return 0
 
 
