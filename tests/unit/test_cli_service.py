@@ -195,3 +195,33 @@ def test_serve_receives_applies_and_shows(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_work_until_idle_sends_each_command_once(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``ingest --no-apply`` then ``work --until-idle`` against the local fake DR:
+    everything applied, every API command sent once, notifications settled; a second
+    ``work`` finds nothing to do."""
+    from fakedr import FakeDr
+
+    db = str(tmp_path / "s.sqlite3")
+    with FakeDr(secret="sk_test_cli") as dr:
+        dr.add_order(ORDER, {"127911830336": 2})
+        monkeypatch.setenv("DR_SECRET_KEY", "sk_test_cli")
+        monkeypatch.setenv("DR_BASE_URL", dr.url)
+        run(capsys, "ingest", "--no-apply", "--store", db, str(EXAMPLE))
+        status, _, err = run(capsys, "work", "--until-idle", "--store", db)
+        assert (status, err) == (0, "")
+        store = SqliteStore(db)
+        assert {e.status for e in store.inbox()} == {InboxStatus.APPLIED}
+        assert {e.status for e in store.outbox()} == {OutboxStatus.SENT}
+        keys = [c.headers["upstream-id"] for c in dr.calls if c.method == "POST"]
+        assert sorted(keys) == sorted(
+            e.key for e in store.outbox() if e.kind.startswith("Create")
+        )
+        assert run(capsys, "work", "--until-idle", "--store", db)[0] == 0
+        assert len([c for c in dr.calls if c.method == "POST"]) == len(keys)
+        store.close()
