@@ -1,9 +1,12 @@
 """Load harness for the webhook endpoint: a real uvicorn server, signed concurrent deliveries.
 
-Used by ``tests/scenario/test_webhook_load.py`` at a small size, and runnable by hand
-at bigger ones (loopback only, an in-memory inbox)::
+Used by ``tests/scenario/test_webhook_load.py`` (in-memory inbox) and
+``tests/scenario/test_webhook_load_sqlite.py`` (a SQLite store) at a small size, and
+runnable by hand at bigger ones (loopback only; ``--store sqlite`` puts the deliveries
+in a fresh SQLite store in a temporary directory, ``memory`` in a dictionary)::
 
     .venv/bin/python tests/webhook_load.py --n 5000 --concurrency 64
+    .venv/bin/python tests/webhook_load.py --n 5000 --concurrency 64 --store sqlite
 
 It prints p50/p95/max latency and requests per second and exits non-zero if any
 delivery was not answered 202 or any distinct event was not stored exactly once.
@@ -18,12 +21,14 @@ import http.client
 import json
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -299,28 +304,61 @@ def problems(figures: LoadFigures, recorder: RecordingInbox) -> list[str]:
     return found
 
 
+def stored_once(figures: LoadFigures, stored: list[str]) -> list[str]:
+    """What is wrong with a durable inbox's ids after a run: empty when each distinct
+    event id sent is stored exactly once and nothing else is."""
+    found = [f"{i}: stored {n} times" for i, n in Counter(stored).items() if n != 1]
+    missing = figures.distinct_ids - set(stored)
+    extra = set(stored) - figures.distinct_ids
+    if missing:
+        found.append(f"{len(missing)} ids never stored, e.g. {sorted(missing)[:3]}")
+    if extra:
+        found.append(
+            f"{len(extra)} ids stored but never sent, e.g. {sorted(extra)[:3]}"
+        )
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Start a server with an in-memory inbox, load it, print the figures."""
+    """Start a server on the chosen inbox, load it, print the figures."""
     parser = argparse.ArgumentParser(description="Load the webhook endpoint.")
     parser.add_argument("--n", type=int, default=2000, help="deliveries to send")
     parser.add_argument("--concurrency", type=int, default=64, help="in flight at once")
     parser.add_argument("--duplicate-every", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds, overall")
+    parser.add_argument(
+        "--store",
+        choices=("memory", "sqlite"),
+        default="memory",
+        help="the inbox: a dictionary, or a SQLite store in a temporary directory",
+    )
     args = parser.parse_args(argv)
     secret = "whsec_load_harness"
-    recorder = RecordingInbox(MemoryInbox())
-    app = make_app(recorder, secrets=[secret])
-    with serve(app) as base:
-        figures = run_load(
-            base + DEFAULT_PATH,
-            secret,
-            args.n,
-            args.concurrency,
-            duplicate_every=args.duplicate_every,
-            timeout=args.timeout,
-        )
-    print(figures.summary())
-    found = problems(figures, recorder)
+    with ExitStack() as stack:
+        sqlite = None
+        inner: Inbox = MemoryInbox()
+        if args.store == "sqlite":
+            from drfulfillment.adapters.sqlite import SqliteStore
+
+            folder = stack.enter_context(tempfile.TemporaryDirectory())
+            sqlite = SqliteStore(Path(folder) / "load.sqlite3")
+            stack.callback(sqlite.close)
+            inner = sqlite
+        recorder = RecordingInbox(inner)
+        app = make_app(recorder, secrets=[secret])
+        with serve(app) as base:
+            figures = run_load(
+                base + DEFAULT_PATH,
+                secret,
+                args.n,
+                args.concurrency,
+                duplicate_every=args.duplicate_every,
+                timeout=args.timeout,
+            )
+        print(f"store={args.store} {figures.summary()}")
+        found = problems(figures, recorder)
+        if sqlite is not None:
+            found += stored_once(figures, [e.event_id for e in sqlite.inbox()])
     for problem in found[:20]:
         print("PROBLEM:", problem)
     return 1 if found else 0

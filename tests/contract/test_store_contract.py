@@ -16,6 +16,7 @@ import pytest
 from drfulfillment.adapters.memory import MemoryStore
 from drfulfillment.adapters.sqlite import SqliteStore
 from drfulfillment.domain.ports import (
+    AlreadySettled,
     Change,
     InboxStatus,
     OutboxStatus,
@@ -138,6 +139,25 @@ class TestCommit:
         assert (row.state, row.version) == ('{"s": 1}', 1)
         assert [e.event_id for e in store.next_inputs(10)] == ["evt-2"]
         assert store.outbox() == []
+
+    def test_an_input_settled_by_another_worker_is_not_committed_again(
+        self, store: Store
+    ) -> None:
+        """A second commit of an applied input (a slower worker's) changes nothing."""
+        store.receive("evt-1", "t", b"{}")
+        store.commit(change("evt-1", 0))
+        with pytest.raises(AlreadySettled):
+            store.commit(
+                change("evt-1", 1, state="redundant", commands=(("k9", "C", "{}"),))
+            )
+        row = store.load("ord-1")
+        assert row is not None
+        assert (row.state, row.version) == ('{"s": 1}', 1)
+        assert store.outbox() == []
+        store.settle("evt-1", InboxStatus.REFUSED, "late refusal")
+        assert [(e.status, e.detail) for e in store.inbox()] == [
+            (InboxStatus.APPLIED, "applied")
+        ]
 
     def test_commands_are_enqueued_once_per_key(self, store: Store) -> None:
         """A key already in the outbox is skipped, whatever commit brings it again."""

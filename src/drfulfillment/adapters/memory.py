@@ -11,6 +11,7 @@ import threading
 import attrs
 
 from drfulfillment.domain.ports import (
+    AlreadySettled,
     Change,
     InboxEntry,
     InboxStatus,
@@ -78,7 +79,10 @@ class MemoryStore:
         """Mark an input that needs no order (refused, or skipped)."""
         with self._lock:
             entry = self._inbox[event_id]
-            self._inbox[event_id] = attrs.evolve(entry, status=status, detail=detail)
+            if entry.status is InboxStatus.RECEIVED:
+                self._inbox[event_id] = attrs.evolve(
+                    entry, status=status, detail=detail
+                )
 
     def load(self, order_id: str) -> OrderRow | None:
         """The stored state of ``order_id``, if any."""
@@ -102,6 +106,9 @@ class MemoryStore:
             version = 0 if row is None else row.version
             if version != change.expected_version:
                 raise StaleVersion(change.order_id)
+            entry = self._inbox.get(change.event_id)
+            if entry is None or entry.status is not InboxStatus.RECEIVED:
+                raise AlreadySettled(change.event_id)
             self._orders[change.order_id] = OrderRow(
                 change.order_id, change.state, version + 1
             )

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from drfulfillment.domain.ports import (
+    AlreadySettled,
     Change,
     InboxEntry,
     InboxStatus,
@@ -88,20 +89,25 @@ class SqlStore(abc.ABC):
     def _sql(self, text: str) -> str:
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
 
+    def _serialised(self) -> AbstractContextManager[Any]:
+        """Held around each transaction (SQLite: one writer per process at a time)."""
+        return nullcontext()
+
     @contextmanager
     def _tx(self) -> Iterator[Any]:
         conn = self._connection()
-        cur = conn.cursor()
-        self._begin(cur)
-        try:
-            yield cur
-        except BaseException:
-            conn.rollback()
-            raise
-        else:
-            conn.commit()
-        finally:
-            cur.close()
+        with self._serialised():
+            cur = conn.cursor()
+            self._begin(cur)
+            try:
+                yield cur
+            except BaseException:
+                conn.rollback()
+                raise
+            else:
+                conn.commit()
+            finally:
+                cur.close()
 
     def _q(self, cur: Any, text: str, params: Sequence[Any] = ()) -> Any:
         cur.execute(self._sql(text), tuple(params))
@@ -168,7 +174,8 @@ class SqlStore(abc.ABC):
         with self._tx() as cur:
             self._q(
                 cur,
-                "UPDATE inbox SET status = ?, detail = ? WHERE event_id = ?",
+                "UPDATE inbox SET status = ?, detail = ? "
+                "WHERE event_id = ? AND status = 'received'",
                 (status.value, detail, event_id),
             )
 
@@ -221,12 +228,15 @@ class SqlStore(abc.ABC):
                 raise StaleVersion(change.order_id)
             for fo_id in change.fulfillment_orders:
                 self._own(cur, fo_id, change.order_id)
-            self._q(
+            settled = self._q(
                 cur,
                 "UPDATE inbox SET status = 'applied', detail = ?, order_id = ? "
-                "WHERE event_id = ?",
+                "WHERE event_id = ? AND status = 'received'",
                 (change.detail, change.order_id, change.event_id),
             )
+            if settled.rowcount != 1:
+                # Another worker applied or refused it first; roll everything back.
+                raise AlreadySettled(change.event_id)
             for released in change.released:
                 self._q(
                     cur,

@@ -34,11 +34,14 @@ from drfulfillment.domain.decide import decide, input_id, named_order
 from drfulfillment.domain.engine import fulfillment_order_of
 from drfulfillment.domain.errors import ConflictingInput, InputRefused, MalformedInput
 from drfulfillment.domain.inputs import (
+    ChargeObserved,
     FulfillmentObserved,
     FulfillmentOrderObserved,
+    RefundObserved,
     UnknownEvent,
 )
 from drfulfillment.domain.ports import (
+    AlreadySettled,
     Change,
     DrApi,
     InboxEntry,
@@ -139,7 +142,12 @@ class Worker:
                         entry,
                         MalformedInput(
                             entry.event_id,
-                            "data.object.id",
+                            "data.object.orderId"
+                            if isinstance(
+                                inp,
+                                ChargeObserved | RefundObserved | FulfillmentObserved,
+                            )
+                            else "data.object.id",
                             "names neither a fulfillment order nor an order",
                         ),
                     )
@@ -191,6 +199,8 @@ class Worker:
             self.store.commit(change)
         except StaleVersion:
             return None
+        except AlreadySettled:
+            return "duplicate"
         return decision.outcome
 
     def _refuse(self, entry: InboxEntry, exc: InputRefused) -> str:

@@ -16,6 +16,7 @@ import attrs
 from drfulfillment.domain.commands import ApiCommand
 
 __all__ = [
+    "AlreadySettled",
     "Change",
     "DrApi",
     "Inbox",
@@ -177,6 +178,10 @@ class StaleVersion(Exception):  # noqa: N818 - a condition, named for what it is
     """The order changed since it was loaded: load it again and decide again."""
 
 
+class AlreadySettled(Exception):  # noqa: N818 - a condition, named for what it is
+    """Another worker applied or refused this input first: nothing to commit."""
+
+
 class Store(Inbox, Protocol):
     """An inbox of inputs, per-order state, and an outbox of commands.
 
@@ -198,7 +203,9 @@ class Store(Inbox, Protocol):
         ...  # pragma: no cover
 
     def commit(self, change: Change) -> None:
-        """Apply ``change`` atomically; :class:`StaleVersion` if the order moved on."""
+        """Apply ``change`` atomically; :class:`StaleVersion` if the order moved on,
+        :class:`AlreadySettled` (and nothing changes) if the input is no longer
+        waiting to be applied (another worker settled it first)."""
         ...  # pragma: no cover
 
     def park(self, event_id: str, fulfillment_order_id: str) -> bool:
