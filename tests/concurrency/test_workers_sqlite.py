@@ -60,7 +60,7 @@ class WorkerThreads:
         self.errors: list[BaseException] = []
         self.stores = [SqliteStore(path) for _ in range(count)]
         self.clients = [
-            DrClient(secret_key=SECRET, base_url=base_url, timeout=5.0)
+            DrClient(secret_key=SECRET, base_url=base_url, timeout=1.0, send_budget=3.0)
             for _ in range(count)
         ]
         self.threads = [

@@ -44,7 +44,9 @@ have taken effect. It is never sent again blind:
   checks DR before it is sent again. Only ``503`` and ``429`` (refused, not
   processed) are retried for them.
 
-``send(command, reconcile_first=True)`` (the worker's resend of a command an earlier,
+A send lasts at most ``send_budget`` seconds: no request is started that could end
+after it (a worker's lease on the command must outlast it, or a second worker could
+send while the first still waits). ``send(command, reconcile_first=True)`` (the worker's resend of a command an earlier,
 unfinished claim may have sent) treats the key as suspect from the start.
 
 Requests carry DR's troubleshooting headers ``upstream-id: <command key>`` and
@@ -145,6 +147,7 @@ class DrClient:
         backoff: float = 0.5,
         backoff_cap: float = 30.0,
         max_retry_after: float = 60.0,
+        send_budget: float = 45.0,
         sleep: Callable[[float], object] = time.sleep,
         jitter: Callable[[], float] = random.random,
         transport: httpx.BaseTransport | None = None,
@@ -158,6 +161,14 @@ class DrClient:
             )
         if max_attempts < 1:
             raise ConfigurationError("max_attempts must be at least 1")
+        if send_budget < 3 * timeout:
+            raise ConfigurationError(
+                "send_budget must allow one request: at least 3 x timeout"
+            )
+        #: The longest one :meth:`send` lasts (connect, write and read of each
+        #: request at most ``timeout`` each); a worker's lease must outlast it.
+        self.send_budget = send_budget
+        self._timeout = timeout
         self._secret = secret
         self._base_url = base_url
         self._max_attempts = max_attempts
@@ -239,6 +250,7 @@ class DrClient:
                 why = Answer(wire_error="reconciliation failed; not sent again")
                 return self._result(SendStatus.RETRY, why, 0, self._hint(0))
         attempt = 0
+        deadline = time.monotonic() + self.send_budget
         while True:
             attempt += 1
             answer = self._exchange(method, path, body, command.key)
@@ -252,7 +264,9 @@ class DrClient:
                     SendStatus.RETRY, answer, attempt, self._backoff_cap
                 )
             wait = self._delay(attempt - 1)
-            last = attempt >= self._max_attempts
+            # Never start a request that could end after the budget (and the lease).
+            out_of_time = time.monotonic() + wait + 3 * self._timeout > deadline
+            last = attempt >= self._max_attempts or out_of_time
             if status == 429:
                 wait = wait if answer.retry_after is None else answer.retry_after
                 if last or wait > self._max_retry_after:

@@ -46,6 +46,7 @@ from drfulfillment.domain.ports import (
     DrApi,
     InboxEntry,
     InboxStatus,
+    OutboxEntry,
     OutboxStatus,
     SendStatus,
     StaleVersion,
@@ -85,6 +86,13 @@ class Worker:
         retry_seconds: float = 5.0,
         max_conflicts: int = 50,
     ) -> None:
+        budget = float(getattr(api, "send_budget", 0.0))
+        if api is not None and lease_seconds <= budget:
+            msg = (
+                f"the lease ({lease_seconds} s) must outlast the longest send "
+                f"({budget} s): a command whose lease ran out is sent again"
+            )
+            raise ValueError(msg)
         self.store = store
         self.model = model
         self.catalog = dict(catalog or {})
@@ -211,9 +219,15 @@ class Worker:
     # -- dispatching -----------------------------------------------------------------
 
     def dispatch_due(self, limit: int = 50) -> int:
-        """Send up to ``limit`` due commands; how many were claimed."""
-        claimed = self.store.claim(self.clock(), limit, self.lease_seconds)
-        for entry in claimed:
+        """Send up to ``limit`` due commands, claiming one at a time (a worker that
+        dies holds at most one command in flight); how many were claimed."""
+        claimed: list[OutboxEntry] = []
+        while len(claimed) < limit:
+            taken = self.store.claim(self.clock(), 1, self.lease_seconds)
+            if not taken:
+                break
+            entry = taken[0]
+            claimed.append(entry)
             command = load_command(entry.command)
             if not isinstance(command, _API):
                 self.notify(command)

@@ -9,6 +9,8 @@ webhook endpoint. Configuration that is secret comes from the environment only:
 * ``DR_WEBHOOK_SECRETS``: the endpoint's signing secrets, comma-separated (old and new
   during a rotation); without it signatures are not checked (local testing only).
 * ``DR_BASE_URL``: DR's API address (default ``https://api.digitalriver.com``).
+* ``DR_TIMEOUT``: seconds per request phase (default 10; capped so that a whole send,
+  retries included, fits in half the worker's lease).
 """
 
 from __future__ import annotations
@@ -190,13 +192,18 @@ def ingest(store: Store, path: str, model: IntegrationModel, *, apply: bool) -> 
     return 1 if bad or outcomes.get("refused") else 0
 
 
-def _client() -> DrApi | None:
+def _client(lease: float = 60.0) -> DrApi | None:
+    """The DR client, if ``DR_SECRET_KEY`` is set; each send fits in half the lease."""
     if not os.environ.get("DR_SECRET_KEY"):
         return None
     from drfulfillment.adapters.drapi import DrClient
 
+    budget = lease / 2
+    timeout = min(float(os.environ.get("DR_TIMEOUT", "10")), budget / 3)
     return DrClient(
-        base_url=os.environ.get("DR_BASE_URL", "https://api.digitalriver.com")
+        base_url=os.environ.get("DR_BASE_URL", "https://api.digitalriver.com"),
+        timeout=timeout,
+        send_budget=budget,
     )
 
 
@@ -222,7 +229,7 @@ def dispatch(store: Store) -> int:
 
 def work(store: Store, model: IntegrationModel, args: argparse.Namespace) -> int:
     """Apply and dispatch until interrupted (or, ``--until-idle``, until idle)."""
-    api = _client()
+    api = _client(args.lease)
     if api is None:
         print(
             "drfulfillment: DR_SECRET_KEY is not set: applying only, commands stay in "
