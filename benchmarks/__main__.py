@@ -1,0 +1,75 @@
+"""``python -m benchmarks [--quick] [--write FILE]``: run every benchmark, print the table.
+
+``--quick`` uses small sizes (the smoke run in ``.ci/run``, so the benchmarks cannot
+rot); the default sizes are the ones reported in docs/benchmarks.md. ``--write FILE``
+also writes the table with the machine it ran on and the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+
+from benchmarks import core
+from benchmarks.timing import Row, table
+
+
+def machine() -> str:
+    """What the figures were measured on."""
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return (
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), "
+        f"Python {platform.python_version()}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run, print, optionally write."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small smoke sizes")
+    parser.add_argument(
+        "--write", metavar="FILE", help="also write the Markdown report"
+    )
+    args = parser.parse_args(argv)
+    orders, rounds = (20, 3) if args.quick else (500, 7)
+    started = time.monotonic()
+    rows: list[Row] = []
+    steps: list[tuple[str, Callable[[], list[Row]]]] = [
+        ("decide only", lambda: [core.decide_only(orders, rounds)]),
+        ("end to end", lambda: [core.end_to_end(orders, rounds)]),
+        ("peers", lambda: core.peers(orders, rounds)),
+        ("memory", lambda: [core.memory(orders * 4)]),
+    ]
+    for name, run in steps:
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        rows += run()
+    report = table(rows)
+    print(report)
+    took = time.monotonic() - started
+    print(f"\n{machine()}; {took:.0f} s", file=sys.stderr)
+    if args.write:
+        command = "python -m benchmarks" + (" --quick" if args.quick else "")
+        with open(args.write, "w", encoding="utf-8") as out:
+            out.write(
+                "# Benchmarks\n\n"
+                f"Measured with `{command}` on {machine()}, in {took:.0f} s. Every "
+                "ratio is the subject over a baseline measured in the same run "
+                "(medians of interleaved rounds).\n\n" + report + "\n"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
