@@ -11,10 +11,12 @@ import argparse
 import os
 import platform
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from benchmarks import core
+from benchmarks import core, replay, stores
 from benchmarks.timing import Row, table
 
 
@@ -44,17 +46,28 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     orders, rounds = (20, 3) if args.quick else (500, 7)
+    replay_events = 2_000 if args.quick else 1_000_000
+    store_orders = 20 if args.quick else 300
     started = time.monotonic()
     rows: list[Row] = []
-    steps: list[tuple[str, Callable[[], list[Row]]]] = [
-        ("decide only", lambda: [core.decide_only(orders, rounds)]),
-        ("end to end", lambda: [core.end_to_end(orders, rounds)]),
-        ("peers", lambda: core.peers(orders, rounds)),
-        ("memory", lambda: [core.memory(orders * 4)]),
-    ]
-    for name, run in steps:
-        print(f"running {name} ...", file=sys.stderr, flush=True)
-        rows += run()
+    with tempfile.TemporaryDirectory() as tmp:
+        steps: list[tuple[str, Callable[[], list[Row]]]] = [
+            ("decide only", lambda: [core.decide_only(orders, rounds)]),
+            ("end to end", lambda: [core.end_to_end(orders, rounds)]),
+            ("peers", lambda: core.peers(orders, rounds)),
+            ("memory", lambda: [core.memory(orders * 4)]),
+            ("replay", lambda: [replay.replay(replay_events, Path(tmp))]),
+            (
+                "stores",
+                lambda: (
+                    stores.sqlite_rows(store_orders)
+                    + stores.postgres_rows(store_orders)
+                ),
+            ),
+        ]
+        for name, run in steps:
+            print(f"running {name} ...", file=sys.stderr, flush=True)
+            rows += run()
     report = table(rows)
     print(report)
     took = time.monotonic() - started

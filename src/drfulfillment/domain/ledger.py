@@ -116,6 +116,29 @@ def returned_units(
     return max(line.seen_returned, accepted)
 
 
+#: ``id(state) -> (state, {(fo id, line id): (line, ledger)})``: ledgers already derived
+#: for a state. Deciding one input derives the same ledgers many times (invariants,
+#: lifecycle checks, notifications, what is owed) from a handful of frozen states; this
+#: memo derives each once. Keyed by identity and checked against the state it holds (so
+#: an id is never reused while its entry lives); bounded; only successful derivations
+#: are kept. It changes no result: ``line_ledger`` is a pure function of its arguments.
+_MEMO: dict[
+    int, tuple[OrderState, dict[tuple[str, str], tuple[object, LineLedger]]]
+] = {}
+_MEMO_SIZE = 32
+
+
+def _memo(state: OrderState) -> dict[tuple[str, str], tuple[object, LineLedger]]:
+    hit = _MEMO.get(id(state))
+    if hit is not None and hit[0] is state:
+        return hit[1]
+    if len(_MEMO) >= _MEMO_SIZE:
+        _MEMO.clear()
+    table: dict[tuple[str, str], tuple[object, LineLedger]] = {}
+    _MEMO[id(state)] = (state, table)
+    return table
+
+
 def line_ledger(
     state: OrderState,
     fo: FulfillmentOrder,
@@ -124,6 +147,21 @@ def line_ledger(
     input_id: str | None = None,
 ) -> LineLedger:
     """Derive the buckets of ``line``; refuse facts that overflow its quantity."""
+    table = _memo(state)
+    known = table.get((fo.id, line.id))
+    if known is not None and known[0] is line:
+        return known[1]
+    ledger = _derive(state, fo, line, input_id)
+    table[(fo.id, line.id)] = (line, ledger)
+    return ledger
+
+
+def _derive(
+    state: OrderState,
+    fo: FulfillmentOrder,
+    line: FulfillmentOrderLine,
+    input_id: str | None,
+) -> LineLedger:
     shipped_ever = ever_shipped(state, fo, line)
     accepted = sum(
         c.accepted_units(line.id)
