@@ -65,9 +65,9 @@ def write_mix(path: Path, events: int) -> int:
 
 def _measure(command: list[str]) -> tuple[float, int]:
     """``(seconds, peak RSS in bytes)`` of ``command`` run in a process of its own."""
-    done = subprocess.run(
+    done = subprocess.run(  # stderr passes through: the replay's progress shows
         [sys.executable, "-c", _MEASURE, *command],
-        capture_output=True,
+        stdout=subprocess.PIPE,
         text=True,
         check=True,
     )
@@ -83,7 +83,7 @@ def replay(events: int, workdir: Path) -> Row:
     path = workdir / "replay-mix.jsonl"
     written = write_mix(path, events)
     replay_s, replay_rss = _measure(
-        [sys.executable, "-m", "drfulfillment", "replay", str(path)]
+        [sys.executable, "-m", "drfulfillment", "replay", "--progress", str(path)]
     )
     parse_s, _ = _measure([sys.executable, "-c", _BASELINE, str(path)])
     rate = written / replay_s

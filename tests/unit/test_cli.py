@@ -429,6 +429,15 @@ class TestProgress:
         assert (status, out.getvalue()) == (0, "")
         assert err.getvalue() == "\r10,000 lines\r10,000 lines\n"
 
+    def test_progress_flag_forces_it(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """``--progress`` shows the count on a non-terminal stderr (a benchmark log)."""
+        path = tmp_path / "many.jsonl"
+        path.write_bytes(self._stream().getvalue())
+        assert main(["replay", "--progress", str(path)]) == 0
+        assert capsys.readouterr().err == "\r10,000 lines\r10,000 lines\n"
+
 
 class TestPythonDashM:
     """``python -m drfulfillment replay`` with the venv's interpreter."""

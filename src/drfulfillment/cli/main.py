@@ -82,12 +82,17 @@ def replay(
     out: TextIO,
     err: TextIO,
     report: TextIO | None = None,
+    progress: bool | None = None,
 ) -> int:
-    """Replay ``stream``; return the exit status (0 or 1)."""
+    """Replay ``stream``; return the exit status (0 or 1).
+
+    ``progress``: a line count on ``err`` every 10,000 lines (default: when ``err`` is
+    a terminal).
+    """
     engine = Engine(model, catalog=catalog)
     line_of: dict[str, int] = {}
     refused = False
-    progress = err.isatty()
+    progress = err.isatty() if progress is None else progress
     count = 0
     for count, (number, raw) in enumerate(_lines(stream), start=1):
         try:
@@ -148,6 +153,11 @@ def _parser() -> argparse.ArgumentParser:
         "--report",
         metavar="FILE",
         help="write each order's reconciliation (units and money) as JSON Lines",
+    )
+    rp.add_argument(
+        "--progress",
+        action="store_true",
+        help="count lines on stderr even when it is not a terminal",
     )
     rp.add_argument("file", metavar="FILE", help="JSON Lines file, or - for stdin")
     service.add_parsers(sub)
@@ -242,6 +252,7 @@ def _main(argv: Sequence[str] | None) -> int:
             out=sys.stdout,
             err=sys.stderr,
             report=report,
+            progress=True if args.progress else None,
         )
 
 
