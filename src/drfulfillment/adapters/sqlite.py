@@ -20,52 +20,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from drfulfillment.adapters.sqlstore import SqlStore
+from drfulfillment.adapters.sqlstore import SqlStore, schema
 
 __all__ = ["SCHEMA", "SqliteStore"]
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS orders (
-    order_id TEXT PRIMARY KEY,
-    state TEXT NOT NULL,
-    version INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS fulfillment_orders (
-    fo_id TEXT PRIMARY KEY,
-    order_id TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS inbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id TEXT NOT NULL UNIQUE,
-    event_type TEXT NOT NULL,
-    body BLOB NOT NULL,
-    status TEXT NOT NULL,
-    detail TEXT NOT NULL DEFAULT '',
-    order_id TEXT,
-    parked_on TEXT
-);
-CREATE INDEX IF NOT EXISTS inbox_status ON inbox (status, seq);
-CREATE INDEX IF NOT EXISTS inbox_parked ON inbox (parked_on) WHERE status = 'parked';
-CREATE INDEX IF NOT EXISTS inbox_order ON inbox (order_id);
-CREATE TABLE IF NOT EXISTS outbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    key TEXT NOT NULL UNIQUE,
-    order_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    command TEXT NOT NULL,
-    status TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at REAL NOT NULL DEFAULT 0,
-    lease_until REAL,
-    detail TEXT NOT NULL DEFAULT '',
-    response TEXT
-);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at);
-CREATE INDEX IF NOT EXISTS outbox_order ON outbox (order_id);
-INSERT INTO meta (name, value) VALUES ('schema_version', '1')
-    ON CONFLICT (name) DO NOTHING;
-"""
+SCHEMA = schema(serial="INTEGER PRIMARY KEY AUTOINCREMENT", blob="BLOB", real="REAL")
 
 
 _FILE_LOCKS: dict[str, threading.Lock] = {}
@@ -87,9 +46,7 @@ class SqliteStore(SqlStore):
     ):
         self.path = str(path)
         self.timeout = timeout
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._start_connections()
         self._file = _file_lock(self.path)
         conn = self._connection()
         conn.executescript(SCHEMA)
@@ -97,21 +54,16 @@ class SqliteStore(SqlStore):
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r})"
 
-    def _connection(self) -> Any:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self.path,
-                timeout=self.timeout,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path,
+            timeout=self.timeout,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
         return conn
 
     def _serialised(self) -> threading.Lock:
@@ -119,11 +71,3 @@ class SqliteStore(SqlStore):
 
     def _begin(self, cursor: Any) -> None:
         cursor.execute("BEGIN IMMEDIATE")
-
-    def close(self) -> None:
-        """Close every connection this store opened."""
-        with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()

@@ -15,6 +15,7 @@ transaction starts (``BEGIN IMMEDIATE`` in SQLite; row locks in PostgreSQL). Tab
 from __future__ import annotations
 
 import abc
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
@@ -30,7 +31,55 @@ from drfulfillment.domain.ports import (
     StaleVersion,
 )
 
-__all__ = ["SqlStore"]
+__all__ = ["SqlStore", "schema"]
+
+
+def schema(*, serial: str, blob: str, real: str) -> str:
+    """The tables in one dialect: ``serial`` an auto-increment key, ``blob`` bytes,
+    ``real`` a float. SQLite and PostgreSQL differ only in these."""
+    return f"""
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS orders (
+    order_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    version BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS fulfillment_orders (
+    fo_id TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS inbox (
+    seq {serial},
+    event_id TEXT NOT NULL UNIQUE,
+    event_type TEXT NOT NULL,
+    body {blob} NOT NULL,
+    status TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    order_id TEXT,
+    parked_on TEXT
+);
+CREATE INDEX IF NOT EXISTS inbox_status ON inbox (status, seq);
+CREATE INDEX IF NOT EXISTS inbox_parked ON inbox (parked_on) WHERE status = 'parked';
+CREATE INDEX IF NOT EXISTS inbox_order ON inbox (order_id);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq {serial},
+    key TEXT NOT NULL UNIQUE,
+    order_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    command TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at {real} NOT NULL DEFAULT 0,
+    lease_until {real},
+    detail TEXT NOT NULL DEFAULT '',
+    response TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at);
+CREATE INDEX IF NOT EXISTS outbox_order ON outbox (order_id);
+INSERT INTO meta (name, value) VALUES ('schema_version', '1')
+    ON CONFLICT (name) DO NOTHING;
+"""
+
 
 _INBOX_COLUMNS = "seq, event_id, event_type, body, status, detail, order_id"
 _OUTBOX_COLUMNS = (
@@ -75,9 +124,37 @@ class SqlStore(abc.ABC):
     #: Appended to the claim's row selection (PostgreSQL: ``FOR UPDATE SKIP LOCKED``).
     claim_lock = ""
 
+    _local: threading.local
+    _all: list[Any]
+    _lock: threading.Lock
+
+    def _start_connections(self) -> None:
+        """Per-thread connections, all of them remembered for :meth:`close`."""
+        self._local = threading.local()
+        self._all = []
+        self._lock = threading.Lock()
+
     @abc.abstractmethod
+    def _open(self) -> Any:
+        """A new connection, set up."""
+
     def _connection(self) -> Any:
-        """The connection of the calling thread."""
+        """The connection of the calling thread (opened on first use)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or getattr(conn, "closed", False):
+            conn = self._open()
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def close(self) -> None:
+        """Close every connection this store opened."""
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
 
     @abc.abstractmethod
     def _begin(self, cursor: Any) -> None:
