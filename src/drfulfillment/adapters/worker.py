@@ -30,16 +30,9 @@ from drfulfillment.codecs.commands import dump_command, load_command
 from drfulfillment.codecs.events import parse_input
 from drfulfillment.codecs.state import dump_state, load_state
 from drfulfillment.domain.commands import ApiCommand, Command
-from drfulfillment.domain.decide import decide, input_id, named_order
-from drfulfillment.domain.engine import fulfillment_order_of
-from drfulfillment.domain.errors import ConflictingInput, InputRefused, MalformedInput
-from drfulfillment.domain.inputs import (
-    ChargeObserved,
-    FulfillmentObserved,
-    FulfillmentOrderObserved,
-    RefundObserved,
-    UnknownEvent,
-)
+from drfulfillment.domain.decide import decide, input_id, is_skipped
+from drfulfillment.domain.engine import route
+from drfulfillment.domain.errors import InputRefused, MalformedInput
 from drfulfillment.domain.ports import (
     AlreadySettled,
     Change,
@@ -118,9 +111,7 @@ class Worker:
             inp = parse_input(entry.body)
         except InputRefused as exc:
             return self._refuse(entry, exc)
-        if isinstance(inp, UnknownEvent) or (
-            isinstance(inp, FulfillmentObserved) and inp.fulfillment.order_id is None
-        ):
+        if is_skipped(inp):
             self.store.settle(entry.event_id, InboxStatus.APPLIED, "skipped")
             return "skipped"
         if input_id(inp) != entry.event_id:
@@ -130,44 +121,13 @@ class Worker:
                     entry.event_id, "id", "differs from the id it was received under"
                 ),
             )
-        named = named_order(inp)
-        fo_id = fulfillment_order_of(inp)
         for _ in range(self.max_conflicts):
-            owner = self.store.owner_of(fo_id) if fo_id is not None else None
-            if named is not None and owner is not None and owner != named[0]:
-                return self._refuse(
-                    entry,
-                    ConflictingInput(
-                        entry.event_id,
-                        named[1],
-                        f"fulfillment order {fo_id} belongs to order {owner}, not {named[0]}",
-                    ),
-                )
-            order_id = named[0] if named is not None else owner
+            try:
+                order_id, fo_id = route(inp, self.store.owner_of)
+            except InputRefused as exc:
+                return self._refuse(entry, exc)
             if order_id is None:
-                if fo_id is None:
-                    return self._refuse(
-                        entry,
-                        MalformedInput(
-                            entry.event_id,
-                            "data.object.orderId"
-                            if isinstance(
-                                inp,
-                                ChargeObserved | RefundObserved | FulfillmentObserved,
-                            )
-                            else "data.object.id",
-                            "names neither a fulfillment order nor an order",
-                        ),
-                    )
-                if isinstance(inp, FulfillmentOrderObserved):
-                    return self._refuse(
-                        entry,
-                        MalformedInput(
-                            entry.event_id,
-                            "data.object.upstreamId",
-                            "the order id (upstreamId) is missing",
-                        ),
-                    )
+                assert fo_id is not None  # route refuses an input naming neither
                 if self.store.park(entry.event_id, fo_id):
                     return "parked"
                 continue  # owned meanwhile: route again

@@ -79,7 +79,7 @@ from drfulfillment.domain.returns import on_fulfillment_return, on_return
 from drfulfillment.domain.state import OrderState, Waiting
 from drfulfillment.domain.waiting import Wait
 
-__all__ = ["Decision", "decide", "input_id", "named_order"]
+__all__ = ["Decision", "decide", "input_id", "is_skipped", "named_order"]
 
 
 @attrs.frozen
@@ -114,6 +114,14 @@ _REQUESTS = (
     RequestReturn,
     AcceptReturn,
 )
+
+
+def is_skipped(inp: Input) -> bool:
+    """An input no order acts on: an unknown event type, or a fulfillment that names
+    no order (it cannot be reconciled with one)."""
+    return isinstance(inp, UnknownEvent) or (
+        isinstance(inp, FulfillmentObserved) and inp.fulfillment.order_id is None
+    )
 
 
 def named_order(inp: Input) -> tuple[str, str] | None:
@@ -293,9 +301,7 @@ def decide(
     (``productDetails.physical``); with neither, an item counts as physical.
     """
     catalog = catalog or {}
-    if isinstance(inp, UnknownEvent) or (
-        isinstance(inp, FulfillmentObserved) and inp.fulfillment.order_id is None
-    ):
+    if is_skipped(inp):
         return Decision(state, outcome="skipped")
     iid = input_id(inp)
     if iid in state.seen or any(w.input_id == iid for w in state.waiting):

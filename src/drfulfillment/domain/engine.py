@@ -12,12 +12,12 @@ Stores (a later issue) persist ``OrderState`` per order and call :func:`decide` 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import attrs
 
 from drfulfillment.domain.commands import Command
-from drfulfillment.domain.decide import decide, input_id, named_order
+from drfulfillment.domain.decide import decide, input_id, is_skipped, named_order
 from drfulfillment.domain.errors import ConflictingInput, InputRefused, MalformedInput
 from drfulfillment.domain.inputs import (
     BackorderObserved,
@@ -29,11 +29,10 @@ from drfulfillment.domain.inputs import (
     Input,
     RefundObserved,
     ShipmentObserved,
-    UnknownEvent,
 )
 from drfulfillment.domain.state import IntegrationModel, OrderState, Waiting
 
-__all__ = ["Engine", "Outcome", "fulfillment_order_of"]
+__all__ = ["Engine", "Outcome", "fulfillment_order_of", "route"]
 
 
 @attrs.frozen
@@ -64,6 +63,43 @@ def fulfillment_order_of(inp: Input) -> str | None:
             return None
 
 
+def route(
+    inp: Input, owner_of: Callable[[str], str | None]
+) -> tuple[str | None, str | None]:
+    """``(order id, fulfillment order id)`` of ``inp``; the order id is ``None`` when
+    only an unknown fulfillment order names it (the input must wait for it).
+
+    ``owner_of`` tells which order owns a known fulfillment order (the engine's index,
+    or a store's). Refuses an input naming an order other than its fulfillment order's
+    owner, one naming neither, and a fulfillment-order event without its order id.
+    """
+    named = named_order(inp)
+    fo_id = fulfillment_order_of(inp)
+    known = owner_of(fo_id) if fo_id is not None else None
+    if known is not None and named is not None and named[0] != known:
+        raise ConflictingInput(
+            input_id(inp),
+            named[1],
+            f"fulfillment order {fo_id} belongs to order {known}, not {named[0]}",
+        )
+    order_id = named[0] if named is not None else known
+    if order_id is None and fo_id is None:
+        raise MalformedInput(
+            input_id(inp),
+            "data.object.orderId"
+            if isinstance(inp, ChargeObserved | RefundObserved | FulfillmentObserved)
+            else "data.object.id",
+            "names neither a fulfillment order nor an order",
+        )
+    if order_id is None and isinstance(inp, FulfillmentOrderObserved):
+        raise MalformedInput(
+            input_id(inp),
+            "data.object.upstreamId",
+            "the order id (upstreamId) is missing",
+        )
+    return order_id, fo_id
+
+
 class Engine:
     """Routes inputs to per-order state and applies them with :func:`decide`."""
 
@@ -89,44 +125,11 @@ class Engine:
             self._fo_index[fo_id] = state.order_id
         return new
 
-    def _route(self, inp: Input) -> tuple[str | None, str | None]:
-        """``(order id, fulfillment order id)``; the order id is ``None`` if not known yet."""
-        named = named_order(inp)
-        fo_id = fulfillment_order_of(inp)
-        known = self._fo_index.get(fo_id) if fo_id is not None else None
-        if known is not None and named is not None and named[0] != known:
-            raise ConflictingInput(
-                input_id(inp),
-                named[1],
-                f"fulfillment order {fo_id} belongs to order {known}, not {named[0]}",
-            )
-        order_id = named[0] if named is not None else known
-        if order_id is None and fo_id is None:
-            raise MalformedInput(
-                input_id(inp),
-                "data.object.orderId"
-                if isinstance(
-                    inp, ChargeObserved | RefundObserved | FulfillmentObserved
-                )
-                else "data.object.id",
-                "names neither a fulfillment order nor an order",
-            )
-        if order_id is None and isinstance(inp, FulfillmentOrderObserved):
-            raise MalformedInput(
-                input_id(inp),
-                "data.object.upstreamId",
-                "the order id (upstreamId) is missing",
-            )
-        return order_id, fo_id
-
     def handle(self, inp: Input) -> Outcome:
         """Apply one event or request; raise :class:`InputRefused` if it is impossible."""
-        if isinstance(inp, UnknownEvent) or (
-            isinstance(inp, FulfillmentObserved) and inp.fulfillment.order_id is None
-        ):
-            # A fulfillment that names no order cannot be reconciled with one.
+        if is_skipped(inp):
             return Outcome((), "skipped")
-        order_id, fo_id = self._route(inp)
+        order_id, fo_id = route(inp, self._fo_index.get)
         if order_id is None:
             assert fo_id is not None
             parked = self._unrouted.setdefault(fo_id, [])
