@@ -40,7 +40,7 @@ from concurrency_support import (
 from drfulfillment.adapters.postgres import PostgresStore
 from fakedr import FakeDr
 from multi_orders import histories
-from pgschema import fresh_schema_url
+from stores import fresh_schema_url
 
 ORDERS = 8
 WORKERS = 4
