@@ -29,6 +29,7 @@ from drfulfillment.domain.commands import (
     NotifyCustomerOfRejectedCancellation,
 )
 from drfulfillment.domain.errors import ConflictingInput, InputRefused
+from drfulfillment.domain.evolve import evolve
 from drfulfillment.domain.handlers import (
     on_backorder,
     on_cancellation,
@@ -56,13 +57,13 @@ from drfulfillment.domain.inputs import (
 )
 from drfulfillment.domain.ledger import (
     check_invariants,
-    fulfillment_order_status,
     line_ledger,
 )
 from drfulfillment.domain.lifecycles import (
     FULFILLMENT_ORDER,
     LINE_ITEM,
     CancellationStatus,
+    derive_fulfillment_order_status,
 )
 from drfulfillment.domain.money import check_money
 from drfulfillment.domain.order_facts import on_order
@@ -217,55 +218,55 @@ def _same_units(old: OrderState, new: OrderState) -> bool:
     )
 
 
-def _cancelled_by_line(state: OrderState) -> dict[tuple[str, str], tuple[str, int]]:
-    return {
-        (fo.id, ln.id): (ln.upstream_id, line_ledger(state, fo, ln).cancelled)
-        for fo in state.fulfillment_orders
-        for ln in fo.lines
-    }
-
-
 def _check_and_notify(
     old: OrderState, new: OrderState, iid: str
 ) -> tuple[Command, ...]:
     """Check derived state changes against the lifecycles; notify what changed."""
-    check_money(new, iid)
+    if new.charges is not old.charges:
+        check_money(new, iid)
     if _same_units(old, new):
         # Nothing the ledgers derive from changed: the old state passed these checks.
         return capture_failures(old, new)
     check_invariants(new, iid)
+    before_fos = {fo.id: fo for fo in old.fulfillment_orders}
+    cancelled: list[tuple[tuple[str, str], str, int, int]] = []
     for fo in new.fulfillment_orders:
-        before = old.fulfillment_order(fo.id)
-        if before is None:
-            continue
-        FULFILLMENT_ORDER.check(
-            fulfillment_order_status(old, before),
-            fulfillment_order_status(new, fo),
-            subject=fo.id,
-            input_id=iid,
+        now = [line_ledger(new, fo, ln) for ln in fo.lines]
+        before = before_fos.get(fo.id)
+        then = (
+            {ln.id: line_ledger(old, before, ln) for ln in before.lines}
+            if before is not None
+            else {}
         )
-        old_lines = {ln.id: ln for ln in before.lines}
-        for ln in fo.lines:
-            if ln.id in old_lines:
+        if before is not None:
+            FULFILLMENT_ORDER.check(
+                derive_fulfillment_order_status(b.status for b in then.values()),
+                derive_fulfillment_order_status(b.status for b in now),
+                subject=fo.id,
+                input_id=iid,
+            )
+        for ln, ledger in zip(fo.lines, now, strict=True):
+            was = then.get(ln.id)
+            if was is not None:
                 LINE_ITEM.check(
-                    line_ledger(old, before, old_lines[ln.id]).status,
-                    line_ledger(new, fo, ln).status,
+                    was.status,
+                    ledger.status,
                     subject=f"{fo.id}/{ln.id}",
                     input_id=iid,
                 )
-    notes: list[Command] = []
-    was = _cancelled_by_line(old)
-    for (fo_id, line_id), (item_id, now) in sorted(_cancelled_by_line(new).items()):
-        then = was.get((fo_id, line_id), (item_id, 0))[1]
-        if now > then:
-            notes.append(
-                NotifyCustomerOfCancellation(
-                    key=f"notify:cancellation:{fo_id}:{line_id}:{now}",
-                    order_id=new.order_id,
-                    item_id=item_id,
-                    quantity=now - then,
-                )
-            )
+            earlier = was.cancelled if was is not None else 0
+            if ledger.cancelled > earlier:
+                key = (fo.id, ln.id)
+                cancelled.append((key, ln.upstream_id, earlier, ledger.cancelled))
+    notes: list[Command] = [
+        NotifyCustomerOfCancellation(
+            key=f"notify:cancellation:{fo_id}:{line_id}:{now_units}",
+            order_id=new.order_id,
+            item_id=item_id,
+            quantity=now_units - then_units,
+        )
+        for ((fo_id, line_id), item_id, then_units, now_units) in sorted(cancelled)
+    ]
     rejected_before = {
         c.id for c in old.cancellations if c.status is CancellationStatus.REJECTED
     }
@@ -289,7 +290,7 @@ def _apply(
     merged, own = _merge(state, inp, catalog)
     notes = _check_and_notify(state, merged, iid)
     final, api = reconcile(merged, iid)
-    return attrs.evolve(final, seen=final.seen | {iid}), own + notes + api
+    return evolve(final, seen=final.seen | {iid}), own + notes + api
 
 
 def decide(
@@ -323,7 +324,7 @@ def decide(
         )
         # A waiting closing event can itself let the engine report what it owes
         # (``waiting.catching_up``), which in turn can release it.
-        parked, owed = reconcile(attrs.evolve(kept, waiting=waiting), iid)
+        parked, owed = reconcile(evolve(kept, waiting=waiting), iid)
         parked, more, released, dropped = _release(parked, catalog)
         if any(w.input_id == iid for w in parked.waiting):
             outcome = "waiting"
@@ -344,7 +345,7 @@ def _keep_details(
         return state
     # Its charges wait with it, so that what they reveal (a failed capture) is
     # noticed, and notified, when the event applies.
-    stripped = attrs.evolve(inp, order=attrs.evolve(inp.order, state=None, charges=()))
+    stripped = evolve(inp, order=evolve(inp.order, state=None, charges=()))
     try:
         merged, _ = on_order(state, stripped, catalog)
         check_invariants(merged, input_id(inp))
@@ -358,16 +359,14 @@ def _release_one(
 ) -> tuple[OrderState, tuple[Command, ...], str, InputRefused | None] | None:
     """The first waiting input that applies or proves impossible, or ``None``."""
     for w in state.waiting:
-        rest = attrs.evolve(
-            state, waiting=tuple(x for x in state.waiting if x is not w)
-        )
+        rest = evolve(state, waiting=tuple(x for x in state.waiting if x is not w))
         try:
             applied, more = _apply(rest, w.input, catalog)
         except Wait:
             continue
         except InputRefused as exc:
             return (
-                attrs.evolve(rest, seen=rest.seen | {w.input_id}),
+                evolve(rest, seen=rest.seen | {w.input_id}),
                 (),
                 w.input_id,
                 exc,

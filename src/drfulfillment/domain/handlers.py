@@ -9,8 +9,6 @@ Merging is commutative and idempotent, which is what makes any delivery order co
 
 from __future__ import annotations
 
-import attrs
-
 from drfulfillment.domain.commands import (
     Command,
     NotifyCustomerOfBackorder,
@@ -24,6 +22,7 @@ from drfulfillment.domain.errors import (
     QuantityExceeded,
     UnknownReference,
 )
+from drfulfillment.domain.evolve import evolve
 from drfulfillment.domain.inputs import (
     BackorderObserved,
     CancellationObserved,
@@ -97,7 +96,7 @@ def on_fulfillment_order(state: OrderState, inp: FulfillmentOrderObserved) -> Ef
             raise ConflictingInput(
                 inp.meta.id, where, f"line {item.id} changed its quantity or order line"
             )
-        lines[item.id] = attrs.evolve(
+        lines[item.id] = evolve(
             old,
             seen_shipped=max(
                 old.seen_shipped, (item.shipped or 0) + (item.returned or 0)
@@ -113,7 +112,7 @@ def on_fulfillment_order(state: OrderState, inp: FulfillmentOrderObserved) -> Ef
     )
     others = [f for f in state.fulfillment_orders if f.id != fo.id]
     return (
-        attrs.evolve(
+        evolve(
             state,
             fulfillment_orders=tuple(sorted([*others, record], key=lambda f: f.id)),
             fulfillment_order_requested=True,
@@ -129,7 +128,7 @@ def _find_fo(state: OrderState, fo_id: str | None) -> FulfillmentOrder | None:
 
 
 def _replace_fo(state: OrderState, fo: FulfillmentOrder) -> OrderState:
-    return attrs.evolve(
+    return evolve(
         state,
         fulfillment_orders=tuple(
             fo if f.id == fo.id else f for f in state.fulfillment_orders
@@ -189,8 +188,8 @@ def on_backorder(state: OrderState, inp: BackorderObserved) -> Effects:
                         available_time=item.available_time,
                     )
                 )
-            lines[idx] = attrs.evolve(line, total_backordered=item.total_backordered)
-    return _replace_fo(state, attrs.evolve(fo, lines=tuple(lines))), tuple(notes)
+            lines[idx] = evolve(line, total_backordered=item.total_backordered)
+    return _replace_fo(state, evolve(fo, lines=tuple(lines))), tuple(notes)
 
 
 def on_shipment(state: OrderState, inp: ShipmentObserved) -> Effects:
@@ -249,7 +248,7 @@ def on_shipment(state: OrderState, inp: ShipmentObserved) -> Effects:
         tracking=s.tracking,
     )
     shipments = tuple(sorted([*state.shipments, record], key=lambda x: x.id))
-    return attrs.evolve(state, shipments=shipments), (note,)
+    return evolve(state, shipments=shipments), (note,)
 
 
 def on_cancellation(state: OrderState, inp: CancellationObserved) -> Effects:
@@ -304,8 +303,8 @@ def on_cancellation(state: OrderState, inp: CancellationObserved) -> Effects:
                 f"fulfillment cancellation {c.id} is {known.status.value}; it cannot become {status.value}",
             )
         # A later event without lines does not erase what an earlier one said.
-        record = attrs.evolve(record, lines=record.lines or known.lines)
+        record = evolve(record, lines=record.lines or known.lines)
     others = [x for x in state.cancellations if x.id != c.id]
-    return attrs.evolve(
+    return evolve(
         state, cancellations=tuple(sorted([*others, record], key=lambda x: x.id))
     ), ()

@@ -29,13 +29,17 @@ from drfulfillment.domain.errors import (
     QuantityExceeded,
 )
 from drfulfillment.domain.lifecycles import (
+    CancellationStatus,
     FulfillmentOrderStatus,
+    FulfillmentReturnStatus,
     LineItemStatus,
+    ReturnStatus,
     derive_fulfillment_order_status,
 )
 from drfulfillment.domain.state import (
     FulfillmentOrder,
     FulfillmentOrderLine,
+    OrderLine,
     OrderState,
     ReportKind,
 )
@@ -85,58 +89,121 @@ class LineLedger:
         return LineItemStatus.PENDING
 
 
-def _shipped_units(
-    state: OrderState, fo: FulfillmentOrder, line: FulfillmentOrderLine
-) -> int:
-    return sum(
-        sl.quantity
-        for s in state.shipments
-        if s.fulfillment_order_id == fo.id
-        for sl in s.lines
-        if sl.fulfillment_order_item_id == line.id
+class _Facts:
+    """Sums of one state's facts, keyed for the ledgers: built in one pass per state.
+
+    Per fulfillment-order line ``(fo id, line id)``: units in known shipments, units
+    accepted by fulfillment cancellations, units accepted back by fulfillment returns.
+    Per order line: units in known shipments, merchant reports by kind, units accepted
+    back by third-party returns. ``ledgers`` holds the line ledgers already derived;
+    ``moved`` and ``cancelled`` the per-order-line sums over fulfillment-order lines,
+    once asked for.
+    """
+
+    __slots__ = (
+        "accepted",
+        "cancelled",
+        "fr_returned",
+        "item_returned",
+        "item_shipped",
+        "ledgers",
+        "lines",
+        "merchant_cancelled",
+        "merchant_shipped",
+        "moved",
+        "shipped",
     )
+
+    def __init__(self, state: OrderState) -> None:
+        shipped: dict[tuple[str, str], int] = {}
+        item_shipped: dict[str, int] = {}
+        for s in state.shipments:
+            fo_id = s.fulfillment_order_id
+            for sl in s.lines:
+                key = (fo_id, sl.fulfillment_order_item_id)
+                shipped[key] = shipped.get(key, 0) + sl.quantity
+                item_shipped[sl.item_id] = item_shipped.get(sl.item_id, 0) + sl.quantity
+        accepted: dict[tuple[str, str], int] = {}
+        for c in state.cancellations:
+            if c.status is CancellationStatus.ACCEPTED:
+                for cl in c.lines:
+                    key = (c.fulfillment_order_id, cl.fulfillment_order_item_id)
+                    units = cl.quantity if cl.accepted is None else cl.accepted
+                    accepted[key] = accepted.get(key, 0) + units
+        fr_returned: dict[tuple[str, str], int] = {}
+        for r in state.fulfillment_returns:
+            if r.status is FulfillmentReturnStatus.ACCEPTED:
+                for rl in r.lines:
+                    key = (r.fulfillment_order_id, rl.line_id)
+                    units = rl.quantity if rl.accepted is None else rl.accepted
+                    fr_returned[key] = fr_returned.get(key, 0) + units
+        merchant_shipped: dict[str, int] = {}
+        merchant_cancelled: dict[str, int] = {}
+        for m in state.reports:
+            by_item = (
+                merchant_shipped
+                if m.kind is ReportKind.SHIPMENT
+                else merchant_cancelled
+            )
+            for u in m.items:
+                by_item[u.item_id] = by_item.get(u.item_id, 0) + u.quantity
+        item_returned: dict[str, int] = {}
+        for t in state.returns:
+            for rl in t.lines:
+                if rl.accepted is not None:
+                    units = rl.accepted
+                else:
+                    units = rl.quantity if t.status is ReturnStatus.ACCEPTED else 0
+                item_returned[rl.line_id] = item_returned.get(rl.line_id, 0) + units
+        lines: dict[str, OrderLine] = {}
+        for ln in state.lines:
+            lines.setdefault(ln.item_id, ln)
+        self.shipped = shipped
+        self.item_shipped = item_shipped
+        self.accepted = accepted
+        self.fr_returned = fr_returned
+        self.merchant_shipped = merchant_shipped
+        self.merchant_cancelled = merchant_cancelled
+        self.item_returned = item_returned
+        self.lines = lines
+        self.ledgers: dict[tuple[str, str], tuple[object, LineLedger]] = {}
+        self.moved: dict[str, tuple[int, int]] | None = None
+        self.cancelled: dict[str, int] | None = None
+
+
+#: ``id(state) -> (state, facts)``: sums already taken for a state. Deciding one input
+#: derives the same ledgers many times (invariants, lifecycle checks, notifications,
+#: what is owed) from a handful of frozen states; this memo sums each state's facts
+#: once. Keyed by identity and checked against the state it holds (so an id is never
+#: reused while its entry lives); bounded; only successful derivations are kept. It
+#: changes no result: every function here is a pure function of its arguments.
+_MEMO: dict[int, tuple[OrderState, _Facts]] = {}
+_MEMO_SIZE = 32
+
+
+def _facts(state: OrderState) -> _Facts:
+    hit = _MEMO.get(id(state))
+    if hit is not None and hit[0] is state:
+        return hit[1]
+    if len(_MEMO) >= _MEMO_SIZE:
+        _MEMO.clear()
+    facts = _Facts(state)
+    _MEMO[id(state)] = (state, facts)
+    return facts
 
 
 def ever_shipped(
     state: OrderState, fo: FulfillmentOrder, line: FulfillmentOrderLine
 ) -> int:
     """Units of the FO line that ever shipped (returned ones included)."""
-    return max(_shipped_units(state, fo, line), line.seen_shipped)
+    return max(_facts(state).shipped.get((fo.id, line.id), 0), line.seen_shipped)
 
 
 def returned_units(
     state: OrderState, fo: FulfillmentOrder, line: FulfillmentOrderLine
 ) -> int:
     """Units of the FO line back at the warehouse: the most DR showed or accepted."""
-    accepted = sum(
-        r.returned_units(line.id)
-        for r in state.fulfillment_returns
-        if r.fulfillment_order_id == fo.id
-    )
-    return max(line.seen_returned, accepted)
-
-
-#: ``id(state) -> (state, {(fo id, line id): (line, ledger)})``: ledgers already derived
-#: for a state. Deciding one input derives the same ledgers many times (invariants,
-#: lifecycle checks, notifications, what is owed) from a handful of frozen states; this
-#: memo derives each once. Keyed by identity and checked against the state it holds (so
-#: an id is never reused while its entry lives); bounded; only successful derivations
-#: are kept. It changes no result: ``line_ledger`` is a pure function of its arguments.
-_MEMO: dict[
-    int, tuple[OrderState, dict[tuple[str, str], tuple[object, LineLedger]]]
-] = {}
-_MEMO_SIZE = 32
-
-
-def _memo(state: OrderState) -> dict[tuple[str, str], tuple[object, LineLedger]]:
-    hit = _MEMO.get(id(state))
-    if hit is not None and hit[0] is state:
-        return hit[1]
-    if len(_MEMO) >= _MEMO_SIZE:
-        _MEMO.clear()
-    table: dict[tuple[str, str], tuple[object, LineLedger]] = {}
-    _MEMO[id(state)] = (state, table)
-    return table
+    return max(line.seen_returned, _facts(state).fr_returned.get((fo.id, line.id), 0))
 
 
 def line_ledger(
@@ -147,29 +214,26 @@ def line_ledger(
     input_id: str | None = None,
 ) -> LineLedger:
     """Derive the buckets of ``line``; refuse facts that overflow its quantity."""
-    table = _memo(state)
-    known = table.get((fo.id, line.id))
+    facts = _facts(state)
+    key = (fo.id, line.id)
+    known = facts.ledgers.get(key)
     if known is not None and known[0] is line:
         return known[1]
-    ledger = _derive(state, fo, line, input_id)
-    table[(fo.id, line.id)] = (line, ledger)
+    ledger = _derive(facts, fo, line, input_id)
+    facts.ledgers[key] = (line, ledger)
     return ledger
 
 
 def _derive(
-    state: OrderState,
+    facts: _Facts,
     fo: FulfillmentOrder,
     line: FulfillmentOrderLine,
     input_id: str | None,
 ) -> LineLedger:
-    shipped_ever = ever_shipped(state, fo, line)
-    accepted = sum(
-        c.accepted_units(line.id)
-        for c in state.cancellations
-        if c.fulfillment_order_id == fo.id
-    )
-    cancelled = max(line.seen_cancelled, accepted)
-    returned = returned_units(state, fo, line)
+    key = (fo.id, line.id)
+    shipped_ever = max(facts.shipped.get(key, 0), line.seen_shipped)
+    cancelled = max(line.seen_cancelled, facts.accepted.get(key, 0))
+    returned = max(line.seen_returned, facts.fr_returned.get(key, 0))
     open_units = line.quantity - shipped_ever - cancelled
     if open_units < 0:
         raise QuantityExceeded(
@@ -196,6 +260,38 @@ def _derive(
     )
 
 
+def _moved(state: OrderState) -> dict[str, tuple[int, int]]:
+    """Per order line, over its fulfillment-order lines: ``(ever shipped, returned)``."""
+    facts = _facts(state)
+    if facts.moved is not None:
+        return facts.moved
+    moved: dict[str, tuple[int, int]] = {}
+    for fo in state.fulfillment_orders:
+        for ln in fo.lines:
+            key = (fo.id, ln.id)
+            s, r = moved.get(ln.upstream_id, (0, 0))
+            moved[ln.upstream_id] = (
+                s + max(facts.shipped.get(key, 0), ln.seen_shipped),
+                r + max(ln.seen_returned, facts.fr_returned.get(key, 0)),
+            )
+    facts.moved = moved
+    return moved
+
+
+def _cancelled(state: OrderState) -> dict[str, int]:
+    """Per order line: units cancelled over its fulfillment-order lines' ledgers."""
+    facts = _facts(state)
+    if facts.cancelled is not None:
+        return facts.cancelled
+    cancelled: dict[str, int] = {}
+    for fo in state.fulfillment_orders:
+        for ln in fo.lines:
+            units = line_ledger(state, fo, ln).cancelled
+            cancelled[ln.upstream_id] = cancelled.get(ln.upstream_id, 0) + units
+    facts.cancelled = cancelled
+    return cancelled
+
+
 def fulfillment_order_status(
     state: OrderState, fo: FulfillmentOrder
 ) -> FulfillmentOrderStatus:
@@ -207,30 +303,24 @@ def fulfillment_order_status(
 
 def known_cancelled(state: OrderState, item_id: str) -> int:
     """Units of order line ``item_id`` known cancelled by the fulfiller (all FOs)."""
-    return sum(
-        line_ledger(state, fo, ln).cancelled
-        for fo in state.fulfillment_orders
-        for ln in fo.lines
-        if ln.upstream_id == item_id
-    )
+    return _cancelled(state).get(item_id, 0)
 
 
 def known_fulfilled(state: OrderState, item_id: str) -> int:
     """Units of order line ``item_id`` known shipped: by DR shipments and merchant reports."""
-    shipped = sum(
-        sl.quantity for s in state.shipments for sl in s.lines if sl.item_id == item_id
-    )
-    return shipped + reported_by_merchant(state, item_id, ReportKind.SHIPMENT)
+    facts = _facts(state)
+    return facts.item_shipped.get(item_id, 0) + facts.merchant_shipped.get(item_id, 0)
 
 
 def reported_by_merchant(state: OrderState, item_id: str, kind: ReportKind) -> int:
-    return sum(
-        u.quantity
-        for r in state.reports
-        if r.kind is kind
-        for u in r.items
-        if u.item_id == item_id
+    """Units of order line ``item_id`` in the merchant's reports of ``kind``."""
+    facts = _facts(state)
+    by_item = (
+        facts.merchant_shipped
+        if kind is ReportKind.SHIPMENT
+        else facts.merchant_cancelled
     )
+    return by_item.get(item_id, 0)
 
 
 def outstanding_requested(
@@ -259,16 +349,17 @@ def outstanding_requested(
 
 def check_invariants(state: OrderState, input_id: str | None) -> None:
     """Refuse (raise) if ``state`` breaks any quantity invariant."""
+    facts = _facts(state)
     for fo in state.fulfillment_orders:
         for ln in fo.lines:
             line_ledger(state, fo, ln, input_id=input_id)
     if not state.lines:
         return
+    lines = facts.lines
     per_item: dict[str, int] = {}
     for fo in state.fulfillment_orders:
         for ln in fo.lines:
-            order_line = state.line(ln.upstream_id)
-            if order_line is None:
+            if ln.upstream_id not in lines:
                 raise ConflictingInput(
                     input_id,
                     None,
@@ -277,8 +368,7 @@ def check_invariants(state: OrderState, input_id: str | None) -> None:
                 )
             per_item[ln.upstream_id] = per_item.get(ln.upstream_id, 0) + ln.quantity
     for item_id, fo_units in per_item.items():
-        order_line = state.line(item_id)
-        assert order_line is not None
+        order_line = lines[item_id]
         if fo_units > order_line.quantity:
             raise ConflictingInput(
                 input_id,
@@ -288,63 +378,58 @@ def check_invariants(state: OrderState, input_id: str | None) -> None:
             )
     for s in state.shipments:
         for sl in s.lines:
-            if state.line(sl.item_id) is None:
+            if sl.item_id not in lines:
                 raise ConflictingInput(
                     input_id,
                     None,
                     f"shipment {s.id} names order line {sl.item_id}, which order "
                     f"{state.order_id} does not have",
                 )
+    by_fulfiller_cancelled = _cancelled(state)
+    moved = _moved(state)
     for order_line in state.lines:
-        fulfilled = known_fulfilled(state, order_line.item_id)
-        cancelled = known_cancelled(state, order_line.item_id) + reported_by_merchant(
-            state, order_line.item_id, ReportKind.CANCELLATION
+        item = order_line.item_id
+        merchant_shipped = facts.merchant_shipped.get(item, 0)
+        fulfilled = facts.item_shipped.get(item, 0) + merchant_shipped
+        cancelled = by_fulfiller_cancelled.get(item, 0) + facts.merchant_cancelled.get(
+            item, 0
         )
         if fulfilled + cancelled > order_line.quantity:
             raise QuantityExceeded(
                 input_id,
                 None,
-                f"order line {order_line.item_id}: {fulfilled} fulfilled + {cancelled} "
+                f"order line {item}: {fulfilled} fulfilled + {cancelled} "
                 f"cancelled exceed its quantity {order_line.quantity}",
             )
-        returned = known_returned(state, order_line.item_id)
-        shipped_ever = ever_fulfilled(state, order_line.item_id)
+        ever, back = moved.get(item, (0, 0))
+        returned = back + facts.item_returned.get(item, 0)
+        shipped_ever = ever + merchant_shipped
         if returned > shipped_ever:
             raise LedgerViolation(
                 input_id,
                 None,
-                f"order line {order_line.item_id}: {returned} returned but only "
+                f"order line {item}: {returned} returned but only "
                 f"{shipped_ever} fulfilled",
             )
         if order_line.fulfilled > fulfilled or order_line.cancelled > cancelled:
             raise LedgerViolation(
                 input_id,
                 None,
-                f"order line {order_line.item_id}: more reported to DR than is known",
+                f"order line {item}: more reported to DR than is known",
             )
 
 
 def ever_fulfilled(state: OrderState, item_id: str) -> int:
     """Units of order line ``item_id`` that ever shipped: per FO line the most any
     shipment or snapshot showed, plus what the merchant reported shipped."""
-    by_fulfiller = sum(
-        ever_shipped(state, fo, ln)
-        for fo in state.fulfillment_orders
-        for ln in fo.lines
-        if ln.upstream_id == item_id
-    )
-    return by_fulfiller + reported_by_merchant(state, item_id, ReportKind.SHIPMENT)
+    by_fulfiller = _moved(state).get(item_id, (0, 0))[0]
+    return by_fulfiller + _facts(state).merchant_shipped.get(item_id, 0)
 
 
 def known_returned(state: OrderState, item_id: str) -> int:
     """Units of order line ``item_id`` accepted back, by any kind of return."""
-    by_fulfiller = sum(
-        returned_units(state, fo, ln)
-        for fo in state.fulfillment_orders
-        for ln in fo.lines
-        if ln.upstream_id == item_id
-    )
-    return by_fulfiller + sum(r.returned_units(item_id) for r in state.returns)
+    by_fulfiller = _moved(state).get(item_id, (0, 0))[1]
+    return by_fulfiller + _facts(state).item_returned.get(item_id, 0)
 
 
 def remaining(state: OrderState, item_id: str) -> int:

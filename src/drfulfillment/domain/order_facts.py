@@ -15,6 +15,7 @@ import attrs
 
 from drfulfillment.domain.commands import Command
 from drfulfillment.domain.errors import ConflictingInput, IllegalTransition
+from drfulfillment.domain.evolve import evolve
 from drfulfillment.domain.inputs import OrderObserved
 from drfulfillment.domain.lifecycles import ORDER
 from drfulfillment.domain.payments import merge_charges
@@ -50,7 +51,7 @@ def _merge_details(old: OrderDetails | None, snap: OrderObserved) -> OrderDetail
         for f in attrs.fields(OrderDetails)
         if getattr(old, f.name) is None and getattr(new, f.name) is not None
     }
-    return attrs.evolve(old, **changes) if changes else old
+    return evolve(old, **changes) if changes else old
 
 
 def _merge_lines(
@@ -93,17 +94,20 @@ def _merge_lines(
             )
         if item.physical is None:
             continue
-        if known.physical_stated and known.physical != item.physical:
-            raise ConflictingInput(
-                inp.meta.id,
-                f"{where}.productDetails.physical",
-                f"order line {item.id} was physical={known.physical}, now {item.physical}",
-            )
+        if known.physical_stated:
+            if known.physical != item.physical:
+                raise ConflictingInput(
+                    inp.meta.id,
+                    f"{where}.productDetails.physical",
+                    f"order line {item.id} was physical={known.physical}, "
+                    f"now {item.physical}",
+                )
+            continue
         # What DR states beats the catalog's or the default's guess, whenever it comes.
-        merged[item.id] = attrs.evolve(
-            known, physical=item.physical, physical_stated=True
-        )
-    return tuple(merged[ln.item_id] for ln in state.lines)
+        merged[item.id] = evolve(known, physical=item.physical, physical_stated=True)
+    merged_lines = tuple(merged[ln.item_id] for ln in state.lines)
+    # Unchanged lines keep their tuple, so comparing states stays an identity check.
+    return state.lines if merged_lines == state.lines else merged_lines
 
 
 def _fully_reported(state: OrderState) -> str | None:
@@ -118,7 +122,7 @@ def on_order(
     state: OrderState, inp: OrderObserved, catalog: Mapping[str, bool]
 ) -> Effects:
     """Merge the order's lines and details; move to its newer status."""
-    state = attrs.evolve(
+    state = evolve(
         state,
         lines=_merge_lines(state, inp, catalog),
         details=_merge_details(state.details, inp),
@@ -154,4 +158,4 @@ def on_order(
             input_id=inp.meta.id,
             field="data.object.state",
         )
-    return attrs.evolve(state, status=new, status_stamp=stamp), ()
+    return evolve(state, status=new, status_stamp=stamp), ()

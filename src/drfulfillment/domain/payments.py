@@ -19,10 +19,9 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
-import attrs
-
 from drfulfillment.domain.commands import Command, HandleCaptureFailure
 from drfulfillment.domain.errors import ConflictingInput, UnknownReference
+from drfulfillment.domain.evolve import evolve
 from drfulfillment.domain.inputs import (
     ChargeObserved,
     EventMeta,
@@ -107,7 +106,7 @@ def _merge_ops(
                 None,
             )
         if old is None and snap.id is not None and loose in ops:
-            old = attrs.evolve(ops.pop(loose), id=snap.id)
+            old = evolve(ops.pop(loose), id=snap.id)
         status = snap.state or book.initial
         extra: dict[str, Any] = {}
         if isinstance(snap, CaptureSnapshot):
@@ -140,7 +139,7 @@ def _merge_ops(
         kept = {
             k: v for k, v in extra.items() if v is not None and getattr(old, k) is None
         }
-        ops[old.id] = attrs.evolve(
+        ops[old.id] = evolve(
             old,
             status=merged,
             stamp=max(stamp, old.stamp),
@@ -184,7 +183,7 @@ def merge_charges(
                     field=f"{where}.state",
                 )
             )
-        known[snap.id] = attrs.evolve(
+        known[snap.id] = evolve(
             old,
             stamp=max(stamp, old.stamp),
             status=status,
@@ -218,9 +217,7 @@ def merge_charges(
                 f"{where}.refunds",
             ),
         )
-    return attrs.evolve(
-        state, charges=tuple(sorted(known.values(), key=lambda c: c.id))
-    )
+    return evolve(state, charges=tuple(sorted(known.values(), key=lambda c: c.id)))
 
 
 def on_charge(state: OrderState, inp: ChargeObserved) -> Effects:
@@ -270,7 +267,7 @@ def on_refund(state: OrderState, inp: RefundObserved) -> Effects:
             field="data.object.state",
         )
         last, first = (record, old) if newer else (old, record)
-        record = attrs.evolve(
+        record = evolve(
             last,
             status=merged,
             stamp=max(stamp, old.stamp),
@@ -284,7 +281,7 @@ def on_refund(state: OrderState, inp: RefundObserved) -> Effects:
             reason=last.reason or first.reason,
         )
     others = [x for x in state.refunds if x.id != r.id]
-    return attrs.evolve(
+    return evolve(
         state, refunds=tuple(sorted([*others, record], key=lambda x: x.id))
     ), ()
 
@@ -320,7 +317,7 @@ def on_fulfillment_created(state: OrderState, inp: FulfillmentObserved) -> Effec
                 iid, "data.object.items", f"fulfillment {f.id} was recorded otherwise"
             )
         return state, ()
-    return attrs.evolve(
+    return evolve(
         state,
         fulfillments=tuple(sorted([*state.fulfillments, record], key=lambda x: x.id)),
     ), ()
@@ -328,6 +325,8 @@ def on_fulfillment_created(state: OrderState, inp: FulfillmentObserved) -> Effec
 
 def capture_failures(old: OrderState, new: OrderState) -> tuple[Command, ...]:
     """One :class:`HandleCaptureFailure` per capture newly known to have failed."""
+    if new.charges is old.charges:
+        return ()
     # A capture first seen without an id keeps its time-and-amount identity when its
     # id shows up, so renaming it does not make it a new failure.
     failed_before = {

@@ -17,8 +17,6 @@ not yet ``accepted``, or in ``dispute``) are emitted as soon as the order allows
 
 from __future__ import annotations
 
-import attrs
-
 from drfulfillment.domain.commands import (
     Command,
     CreateFulfillment,
@@ -27,6 +25,7 @@ from drfulfillment.domain.commands import (
     FulfillmentOrderItem,
 )
 from drfulfillment.domain.errors import LedgerViolation, MalformedInput
+from drfulfillment.domain.evolve import evolve
 from drfulfillment.domain.inputs import Party
 from drfulfillment.domain.ledger import known_cancelled
 from drfulfillment.domain.lifecycles import POST_FULFILLMENTS_ALLOWED
@@ -111,7 +110,7 @@ def _create_fulfillment_order(state: OrderState, input_id: str | None) -> Effect
         email=_pick("email", d.ship_to, d.bill_to) or d.email,
         phone=_pick("phone", d.ship_to, d.bill_to),
     )
-    return attrs.evolve(state, fulfillment_order_requested=True), (command,)
+    return evolve(state, fulfillment_order_requested=True), (command,)
 
 
 def _add(
@@ -130,7 +129,7 @@ def _add(
             None,
             f"order line {item_id}: reporting more than its unreported units",
         )
-    lines[item_id] = attrs.evolve(
+    lines[item_id] = evolve(
         line, fulfilled=line.fulfilled + fulfilled, cancelled=line.cancelled + cancelled
     )
 
@@ -173,7 +172,7 @@ def _report(state: OrderState, input_id: str | None) -> Effects:
                 continue
             for sl in s.lines:
                 _add(lines, sl.item_id, input_id, fulfilled=sl.quantity)
-            shipments[k] = attrs.evolve(s, reported=True)
+            shipments[k] = evolve(s, reported=True)
             items = _unrecorded(state, s)
             if not items:
                 continue
@@ -233,10 +232,10 @@ def _report(state: OrderState, input_id: str | None) -> Effects:
                 tracking=r.tracking,
             )
         )
-        reports[k] = attrs.evolve(r, reported=True)
+        reports[k] = evolve(r, reported=True)
     if not commands and shipments == list(state.shipments):
         return state, ()
-    new = attrs.evolve(
+    new = evolve(
         state,
         lines=tuple(lines[ln.item_id] for ln in state.lines),
         shipments=tuple(shipments),

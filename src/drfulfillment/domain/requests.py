@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import attrs
-
 from drfulfillment.domain.commands import (
     CancellationItem,
     Command,
@@ -26,6 +24,7 @@ from drfulfillment.domain.errors import (
     UnknownReference,
     UnsupportedInModel,
 )
+from drfulfillment.domain.evolve import evolve
 from drfulfillment.domain.inputs import (
     ReportCancellation,
     ReportShipment,
@@ -164,7 +163,7 @@ def on_request_cancellation(state: OrderState, req: RequestCancellation) -> Effe
             )
         )
     pending.sort(key=lambda r: (r.request_id, r.fulfillment_order_id))
-    return attrs.evolve(state, cancellation_requests=tuple(pending)), tuple(commands)
+    return evolve(state, cancellation_requests=tuple(pending)), tuple(commands)
 
 
 def on_report(state: OrderState, req: ReportShipment | ReportCancellation) -> Effects:
@@ -206,4 +205,4 @@ def on_report(state: OrderState, req: ReportShipment | ReportCancellation) -> Ef
         tracking=req.tracking if isinstance(req, ReportShipment) else Tracking(),
     )
     reports = tuple(sorted([*state.reports, record], key=lambda r: r.request_id))
-    return attrs.evolve(state, reports=reports), ()
+    return evolve(state, reports=reports), ()

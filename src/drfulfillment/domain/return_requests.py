@@ -15,8 +15,6 @@ fulfillment return is owed (once), whenever the order allows returns (never whil
 
 from __future__ import annotations
 
-import attrs
-
 from drfulfillment.domain.commands import (
     Command,
     CreateFulfillmentReturn,
@@ -30,6 +28,7 @@ from drfulfillment.domain.errors import (
     QuantityExceeded,
     UnknownReference,
 )
+from drfulfillment.domain.evolve import evolve
 from drfulfillment.domain.inputs import AcceptReturn, RequestedUnits, RequestReturn
 from drfulfillment.domain.ledger import ever_fulfilled, known_returned, line_ledger
 from drfulfillment.domain.lifecycles import RETURNS_ALLOWED, OrderStatus, ReturnStatus
@@ -243,7 +242,7 @@ def _with_requests(state: OrderState, records: list[ReturnRequest]) -> OrderStat
         [*state.return_requests, *records],
         key=lambda r: (r.request_id, r.fulfillment_order_id or "", r.kind.value),
     )
-    return attrs.evolve(state, return_requests=tuple(requests))
+    return evolve(state, return_requests=tuple(requests))
 
 
 def _command(state: OrderState, r: ReturnRequest) -> Command:
@@ -287,7 +286,7 @@ def owed_returns(state: OrderState) -> Effects:
     for k, r in enumerate(requests):
         if not r.sent:
             commands.append(_command(state, r))
-            requests[k] = attrs.evolve(r, sent=True)
+            requests[k] = evolve(r, sent=True)
     currency = state.details.currency if state.details else None
     returns = list(state.fulfillment_returns)
     for k, fr in enumerate(returns):
@@ -319,13 +318,13 @@ def owed_returns(state: OrderState) -> Effects:
                 reason=fr.reason,
             )
         )
-        returns[k] = attrs.evolve(
+        returns[k] = evolve(
             fr,
             refund_requested=True,
             refunded=tuple(sorted((lid, n) for lid, n in refunded.items() if n)),
         )
     if not commands:
         return state, ()
-    return attrs.evolve(
+    return evolve(
         state, return_requests=tuple(requests), fulfillment_returns=tuple(returns)
     ), tuple(commands)

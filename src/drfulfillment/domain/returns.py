@@ -16,10 +16,9 @@ from __future__ import annotations
 import enum
 from typing import Any, TypeVar
 
-import attrs
-
 from drfulfillment.domain.commands import Command
 from drfulfillment.domain.errors import QuantityExceeded, UnknownReference
+from drfulfillment.domain.evolve import evolve
 from drfulfillment.domain.inputs import FulfillmentReturnObserved, ReturnObserved
 from drfulfillment.domain.ledger import (
     ever_fulfilled,
@@ -90,7 +89,7 @@ def _merge(
     if merged is known.status and status is not known.status:
         return None
     kept = _max_accepted(known.lines, lines) if lines else known.lines
-    return attrs.evolve(known, status=merged, lines=kept)
+    return evolve(known, status=merged, lines=kept)
 
 
 def on_fulfillment_return(state: OrderState, inp: FulfillmentReturnObserved) -> Effects:
@@ -128,7 +127,7 @@ def on_fulfillment_return(state: OrderState, inp: FulfillmentReturnObserved) -> 
             return state, ()  # stale
         record = merged
     others = [x for x in state.fulfillment_returns if x.id != r.id]
-    new = attrs.evolve(
+    new = evolve(
         state,
         fulfillment_returns=tuple(sorted([*others, record], key=lambda x: x.id)),
     )
@@ -167,9 +166,7 @@ def on_return(state: OrderState, inp: ReturnObserved) -> Effects:
             return state, ()  # stale
         record = merged
     others = [x for x in state.returns if x.id != r.id]
-    new = attrs.evolve(
-        state, returns=tuple(sorted([*others, record], key=lambda x: x.id))
-    )
+    new = evolve(state, returns=tuple(sorted([*others, record], key=lambda x: x.id)))
     for ln in state.lines:
         back, out = known_returned(new, ln.item_id), ever_fulfilled(new, ln.item_id)
         if back > out:
@@ -185,7 +182,7 @@ def _max_accepted(
 ) -> tuple[ReturnLine, ...]:
     before = {ln.line_id: ln.accepted for ln in old}
     return tuple(
-        attrs.evolve(ln, accepted=max(ln.accepted or 0, before.get(ln.line_id) or 0))
+        evolve(ln, accepted=max(ln.accepted or 0, before.get(ln.line_id) or 0))
         if ln.accepted is not None or before.get(ln.line_id) is not None
         else ln
         for ln in new

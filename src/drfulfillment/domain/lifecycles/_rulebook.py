@@ -110,7 +110,7 @@ class Rulebook(Generic[S]):
 
     def can_reach(self, source: S, dest: S) -> bool:
         """Whether ``dest`` follows ``source`` by zero or more declared transitions."""
-        return dest in self._reach[source]
+        return dest is source or dest in self._reach[source]
 
     def merge(
         self,

@@ -1,0 +1,94 @@
+"""``domain.evolve``: equal to ``attrs.evolve``, and never skipping validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import pytest
+
+from drfulfillment.domain.evolve import evolve
+from drfulfillment.domain.lifecycles import OrderStatus
+from drfulfillment.domain.state import (
+    FulfillmentOrder,
+    FulfillmentOrderLine,
+    IntegrationModel,
+    OrderLine,
+    OrderState,
+    Shipment,
+    ShipmentLine,
+)
+
+STATE = OrderState(
+    order_id="o1",
+    model=IntegrationModel.DISTRIBUTED,
+    status=OrderStatus.ACCEPTED,
+    lines=(OrderLine(item_id="i1", sku_id="s", quantity=2, physical=True),),
+    seen=frozenset({"e1"}),
+)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"status": OrderStatus.FULFILLED},
+        {"seen": frozenset({"e1", "e2"}), "fulfillment_order_requested": True},
+        {"order_id": "o2", "waiting": ()},
+    ],
+)
+def test_equal_to_attrs_evolve(changes: dict[str, Any]) -> None:
+    mine = evolve(STATE, **changes)
+    theirs = attrs.evolve(STATE, **changes)
+    assert mine == theirs
+    assert mine is not STATE
+    assert attrs.asdict(mine, recurse=False) == attrs.asdict(theirs, recurse=False)
+    assert hash(mine) == hash(theirs)
+
+
+def test_the_original_is_untouched() -> None:
+    evolve(STATE, status=OrderStatus.CANCELLED)
+    assert STATE.status is OrderStatus.ACCEPTED
+
+
+def test_the_copy_is_still_frozen() -> None:
+    copy = evolve(STATE, status=OrderStatus.CANCELLED)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        copy.status = OrderStatus.ACCEPTED  # type: ignore[misc]
+
+
+def test_an_unknown_field_is_refused() -> None:
+    with pytest.raises(TypeError, match="no_such_field"):
+        evolve(STATE, no_such_field=1)
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [
+        (OrderLine(item_id="i", sku_id=None, quantity=1, physical=True), "fulfilled"),
+        (
+            FulfillmentOrderLine(
+                id="l", upstream_id="i", inventory_item_id=None, quantity=1
+            ),
+            "seen_shipped",
+        ),
+    ],
+)
+def test_validators_still_run(record: object, field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        evolve(record, **{field: -1})
+
+
+def test_nested_records() -> None:
+    fo = FulfillmentOrder(id="f", order_id="o1", lines=())
+    assert evolve(fo, order_id="o2") == attrs.evolve(fo, order_id="o2")
+    s = Shipment(
+        id="s",
+        fulfillment_order_id="f",
+        lines=(
+            ShipmentLine(
+                id="x", fulfillment_order_item_id="l", item_id="i", quantity=1
+            ),
+        ),
+    )
+    assert evolve(s, reported=True) == attrs.evolve(s, reported=True)
