@@ -1032,7 +1032,7 @@ class CancellationLifecycle(RuleBasedStateMachine):
         now = self._reference_cancelled()
         decision = decide(before, parse_input(doc))
         assert decision.outcome == "applied"
-        assert decision.state.seen == before.seen | {doc["id"]}
+        assert decision.state.seen == tuple(sorted({*before.seen, doc["id"]}))
         if stale or old is new:
             assert attrs.evolve(decision.state, seen=before.seen) == before
         owed = [(k, was[k], now[k] - was[k]) for k in range(2) if now[k] > was[k]]

@@ -308,7 +308,7 @@ class TestFulfillmentOrderCreation:
         state = engine.orders[ORDER]
         assert state.status is OrderStatus.ACCEPTED
         assert state.fulfillment_order_requested is True
-        assert state.seen == frozenset({"e5bf7399-49ba-4ea6-a217-65e8efcaee86"})
+        assert state.seen == ("e5bf7399-49ba-4ea6-a217-65e8efcaee86",)
 
     def test_repeated_order_accepted_creates_nothing_more(self) -> None:
         """The same event redelivered, or under another id, emits no second FO."""
@@ -317,7 +317,7 @@ class TestFulfillmentOrderCreation:
         assert feed(engine, first) == [create_fo([(LINE, 2)])]
         assert handle(engine, first).outcome == "duplicate"
         assert feed(engine, first, accepted("evt-a2")) == []
-        assert engine.orders[ORDER].seen == frozenset({"evt-a1", "evt-a2"})
+        assert engine.orders[ORDER].seen == ("evt-a1", "evt-a2")
 
     def test_known_fulfillment_order_suppresses_creation(self) -> None:
         """An FO seen before ``order.accepted`` means none is created."""

@@ -238,7 +238,7 @@ class TestDecideWaiting:
             capture("shp-b", 1),
         )
         assert released.state.waiting == ()
-        assert {"evt-a", "evt-b", "evt-fo"} <= released.state.seen
+        assert {"evt-a", "evt-b", "evt-fo"} <= set(released.state.seen)
         assert released.state.line(ITEM) is not None
         line = released.state.line(ITEM)
         assert line is not None

@@ -24,7 +24,7 @@ STATE = OrderState(
     model=IntegrationModel.DISTRIBUTED,
     status=OrderStatus.ACCEPTED,
     lines=(OrderLine(item_id="i1", sku_id="s", quantity=2, physical=True),),
-    seen=frozenset({"e1"}),
+    seen=("e1",),
 )
 
 
@@ -33,7 +33,7 @@ STATE = OrderState(
     [
         {},
         {"status": OrderStatus.FULFILLED},
-        {"seen": frozenset({"e1", "e2"}), "fulfillment_order_requested": True},
+        {"seen": ("e1", "e2"), "fulfillment_order_requested": True},
         {"order_id": "o2", "waiting": ()},
     ],
 )

@@ -19,6 +19,7 @@ No I/O, no clock, no randomness: ``decide`` is a function of its arguments.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping
 
 import attrs
@@ -282,6 +283,14 @@ def _check_and_notify(
     return tuple(notes) + capture_failures(old, new)
 
 
+def _with_seen(seen: tuple[str, ...], iid: str) -> tuple[str, ...]:
+    """``seen`` with ``iid`` added, kept sorted."""
+    at = bisect.bisect_left(seen, iid)
+    if at < len(seen) and seen[at] == iid:
+        return seen
+    return (*seen[:at], iid, *seen[at:])
+
+
 def _apply(
     state: OrderState, inp: Input, catalog: Mapping[str, bool]
 ) -> tuple[OrderState, tuple[Command, ...]]:
@@ -290,7 +299,7 @@ def _apply(
     merged, own = _merge(state, inp, catalog)
     notes = _check_and_notify(state, merged, iid)
     final, api = reconcile(merged, iid)
-    return evolve(final, seen=final.seen | {iid}), own + notes + api
+    return evolve(final, seen=_with_seen(final.seen, iid)), own + notes + api
 
 
 def decide(
@@ -366,7 +375,7 @@ def _release_one(
             continue
         except InputRefused as exc:
             return (
-                evolve(rest, seen=rest.seen | {w.input_id}),
+                evolve(rest, seen=_with_seen(rest.seen, w.input_id)),
                 (),
                 w.input_id,
                 exc,

@@ -45,7 +45,7 @@ Stamp = tuple[str, str]
 """``(event createdTime, event id)``: which of two reports is newer."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ReturnLine:
     """A return line: ``quantity`` units of ``line_id``, ``accepted`` once DR says so.
 
@@ -58,7 +58,7 @@ class ReturnLine:
     accepted: int | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class FulfillmentReturn:
     """A DR-coordinated return; ``refund_requested`` once its ``POST /refunds`` was emitted.
 
@@ -93,7 +93,7 @@ class FulfillmentReturn:
         return sum(ln.quantity for ln in self.lines if ln.line_id == line_id)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Return:
     """A third-party-coordinated return (Returns API); DR refunds it once accepted."""
 
@@ -138,7 +138,7 @@ class ReturnRequestKind(enum.Enum):
     """``POST /returns/{id}`` accepting a third-party return."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ReturnRequest:
     """A merchant's return request, per DR call; ``sent`` once its command was emitted.
 
@@ -157,7 +157,7 @@ class ReturnRequest:
     sent: bool = False
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class RefundLine:
     """``quantity`` units of order line ``item_id`` in a refund."""
 
@@ -165,7 +165,7 @@ class RefundLine:
     quantity: int
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Refund:
     """A DR refund (``refund.*``) and its lifecycle state."""
 
@@ -178,7 +178,7 @@ class Refund:
     reason: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Capture:
     """A capture on a charge; ``fulfillment_id`` names the ``POST /fulfillments`` behind it."""
 
@@ -192,7 +192,7 @@ class Capture:
     failure_message: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ChargeCancel:
     """A cancel (authorization reversal) on a charge."""
 
@@ -203,7 +203,7 @@ class ChargeCancel:
     created_time: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ChargeRefund:
     """A refund as a charge shows it (DR aggregates these; S6 "Refunds")."""
 
@@ -214,7 +214,7 @@ class ChargeRefund:
     created_time: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Charge:
     """A charge on the order (several with store credit or secondary sources)."""
 
@@ -228,7 +228,7 @@ class Charge:
     refunds: tuple[ChargeRefund, ...] = ()
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class DrFulfillmentLine:
     """Units of an order line DR recorded as fulfilled (captured) and cancelled."""
 
@@ -237,7 +237,7 @@ class DrFulfillmentLine:
     cancel_quantity: int = 0
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class DrFulfillment:
     """A DR fulfillment seen in ``fulfillment.created`` (ours or anyone's)."""
 

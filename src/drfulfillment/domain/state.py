@@ -52,7 +52,7 @@ class IntegrationModel(enum.Enum):
     THIRD_PARTY = "third-party"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class OrderLine:
     """A DR order line and the units reported to DR for it via ``POST /fulfillments``."""
 
@@ -73,7 +73,7 @@ class OrderLine:
         return self.quantity - self.fulfilled - self.cancelled
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class OrderDetails:
     """What ``POST /fulfillment-orders`` needs from the accepted order."""
 
@@ -87,7 +87,7 @@ class OrderDetails:
     service_level: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class FulfillmentOrderLine:
     """A fulfillment-order line and the most DR has shown of each bucket.
 
@@ -107,7 +107,7 @@ class FulfillmentOrderLine:
     total_backordered: int = attrs.field(default=0, validator=_nonneg)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class FulfillmentOrder:
     """A known fulfillment order (from ``fulfillment_order.pending``/``.cancelled``)."""
 
@@ -116,7 +116,7 @@ class FulfillmentOrder:
     lines: tuple[FulfillmentOrderLine, ...]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ShipmentLine:
     """A shipment line: DR shipment item ``id`` carrying ``quantity`` of an FO line."""
 
@@ -126,7 +126,7 @@ class ShipmentLine:
     quantity: int
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Shipment:
     """A known shipment; ``reported`` once its ``POST /fulfillments`` was emitted."""
 
@@ -137,7 +137,7 @@ class Shipment:
     reported: bool = False
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class CancellationLine:
     """A fulfillment-cancellation line; ``accepted`` is DR's ``quantityAccepted``."""
 
@@ -146,7 +146,7 @@ class CancellationLine:
     accepted: int | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Cancellation:
     """A known fulfillment cancellation and its lifecycle state."""
 
@@ -181,7 +181,7 @@ class Cancellation:
         return 0
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class PendingCancellationRequest:
     """A merchant's cancellation request the engine emitted; holds units until resolved."""
 
@@ -198,7 +198,7 @@ class ReportKind(enum.Enum):
     CANCELLATION = "cancellation"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class MerchantReport:
     """A merchant-reported shipment or cancellation; ``reported`` once emitted."""
 
@@ -209,7 +209,7 @@ class MerchantReport:
     reported: bool = False
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Waiting:
     """An input kept until what it depends on arrives."""
 
@@ -218,7 +218,7 @@ class Waiting:
     reason: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class OrderState:
     """Everything the engine knows about one DR order.
 
@@ -246,7 +246,9 @@ class OrderState:
     refunds: tuple[Refund, ...] = ()
     charges: tuple[Charge, ...] = ()
     fulfillments: tuple[DrFulfillment, ...] = ()
-    seen: frozenset[str] = frozenset()
+    seen: tuple[str, ...] = ()
+    """Ids of the inputs applied (or refused after waiting), sorted: a tuple holds ten
+    ids in a fifth of a frozenset's memory, and orders see few inputs."""
     waiting: tuple[Waiting, ...] = ()
 
     def line(self, item_id: str) -> OrderLine | None:
