@@ -1,10 +1,13 @@
 """A worker applying a stale batch: inputs another worker already settled.
 
 ``Store.next_inputs`` hands the same received inputs to every worker that asks (there
-is no claim on inbox entries), so with several workers each input is decided by each
-of them, and a slow worker commits its copy after another worker's commit has
-settled the input. Simulated here without threads: worker B takes its batch, worker A
-applies everything (and more), then B applies its batch.
+is no claim on inbox entries; workers hold orders, one at a time each), so a slow
+worker can come to inputs another worker settled after it read its batch. Simulated
+here without threads: worker B takes its batch, worker A applies everything (and
+more), then B applies its batch. Two ways B can meet it: B checks, once it holds the
+order, that the input is still to apply (``Store.waiting``); or B checked before A
+settled it (workers in two processes on one SQLite file do not see each other's holds:
+``late`` makes ``waiting`` answer yes), and its commit finds it settled.
 
 What holds: the order's state and outbox are not changed by B's redundant decisions,
 and B's commits do not overwrite what A recorded (``Store.commit`` applies only an
@@ -46,7 +49,7 @@ FO_PENDING = fulfillment_order(
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """One store of each kind."""
     opened: list[Store] = []
     if request.param == "memory":
@@ -59,6 +62,17 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     yield made
     for s in opened:
         s.close()
+
+
+@pytest.fixture(params=["checked", "late"])
+def store(
+    request: pytest.FixtureRequest, any_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> Store:
+    """Each store, its ``waiting`` either true to the inbox or always yes (B's check
+    came before A settled the input)."""
+    if request.param == "late":
+        monkeypatch.setattr(any_store, "waiting", lambda event_id: True)
+    return any_store
 
 
 def _receive(store: Store, doc: Json) -> None:

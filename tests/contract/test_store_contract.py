@@ -241,6 +241,86 @@ class TestParking:
         assert [e.event_id for e in store.next_inputs(10)] == ["evt-ship"]
 
 
+def elsewhere(call: Callable[[], bool]) -> bool:
+    """``call`` made by another worker: in a thread of its own."""
+    answers: list[bool] = []
+    thread = threading.Thread(target=lambda: answers.append(call()))
+    thread.start()
+    thread.join(timeout=30)
+    assert len(answers) == 1, "the other worker did not answer"
+    return answers[0]
+
+
+class TestHolds:
+    def test_an_order_is_held_by_one_worker_at_a_time(
+        self, make_store: Factory
+    ) -> None:
+        """Held here, another worker cannot hold it (and letting go of what it does
+        not hold changes nothing); other orders are free; released, it can."""
+        mine, theirs = make_store(), make_store()
+        assert mine.hold("ord-1") is True
+        assert elsewhere(lambda: theirs.hold("ord-1")) is False
+
+        def release_and_retry() -> bool:
+            theirs.release("ord-1")
+            return theirs.hold("ord-1")
+
+        assert elsewhere(release_and_retry) is False
+
+        def hold_other() -> bool:
+            held = theirs.hold("ord-2")
+            theirs.release("ord-2")
+            return held
+
+        assert elsewhere(hold_other) is True
+        mine.release("ord-1")
+
+        def hold_and_release() -> bool:
+            held = theirs.hold("ord-1")
+            theirs.release("ord-1")
+            return held
+
+        assert elsewhere(hold_and_release) is True
+        assert mine.hold("ord-1") is True
+        mine.release("ord-1")
+
+    def test_release_lets_go_of_several_orders_at_once(
+        self, make_store: Factory
+    ) -> None:
+        """``release(a, b)`` frees both; releasing nothing is allowed."""
+        mine, theirs = make_store(), make_store()
+        assert mine.hold("ord-1")
+        assert mine.hold("ord-2")
+        mine.release()
+        assert elsewhere(lambda: theirs.hold("ord-2")) is False
+        mine.release("ord-1", "ord-2")
+
+        def hold_both() -> bool:
+            held = theirs.hold("ord-1") and theirs.hold("ord-2")
+            theirs.release("ord-1", "ord-2")
+            return held
+
+        assert elsewhere(hold_both) is True
+
+    def test_waiting_is_true_only_for_an_input_still_to_apply(
+        self, store: Store
+    ) -> None:
+        """Received: waiting; applied, parked, refused or unknown: not."""
+        for event_id in ("evt-1", "evt-2", "evt-3", "evt-4"):
+            store.receive(event_id, "t", b"{}")
+        assert store.waiting("evt-1") is True
+        store.commit(change("evt-1", 0))
+        store.park("evt-2", "fo-9")
+        store.settle("evt-3", InboxStatus.REFUSED, "no")
+        assert [store.waiting(f"evt-{n}") for n in range(1, 6)] == [
+            False,
+            False,
+            False,
+            True,
+            False,
+        ]
+
+
 class TestOutboxClaims:
     def _one(self, store: Store) -> None:
         store.receive("evt-1", "t", b"{}")

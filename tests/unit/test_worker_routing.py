@@ -20,6 +20,7 @@ from drfulfillment.domain.ports import (
     StaleVersion,
 )
 from drfulfillment.testing.events import (
+    backordered,
     fo_line,
     fulfillment_order,
     order_event,
@@ -122,6 +123,69 @@ class TestRefusals:
         assert status_of(store, "evt-3")[0] is InboxStatus.APPLIED
         accepted_with_fo(store, worker)
         assert [e.kind for e in store.outbox()][-1] == "CreateFulfillment"
+
+
+class CountingStore(MemoryStore):
+    """Counts the questions the worker asks about fulfillment orders and holds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+        self.held: list[str] = []
+
+    def owner_of(self, fulfillment_order_id: str) -> str | None:
+        """Record, then answer."""
+        self.asked.append(fulfillment_order_id)
+        return super().owner_of(fulfillment_order_id)
+
+    def hold(self, order_id: str) -> bool:
+        """Record, then hold."""
+        self.held.append(order_id)
+        return super().hold(order_id)
+
+
+class TestOwnersAndHolds:
+    def test_a_known_owner_is_asked_for_once(self) -> None:
+        """A fulfillment order's owner never changes: the worker asks the store until
+        it is known, then remembers it."""
+        store = CountingStore()
+        worker = Worker(store)
+        put(store, shipped("evt-0", "S0", FO, ORDER, [("S0-1", FO_LINE, ITEM, 1)]))
+        accepted_with_fo(store, worker)
+        put(store, shipped("evt-3", "S3", FO, ORDER, [("S3-1", FO_LINE, ITEM, 1)]))
+        worker.apply_pending()
+        put(store, backordered("evt-4", FO, ORDER, [(FO_LINE, ITEM, 1, 1)]))
+        worker.apply_pending()
+        assert status_of(store, "evt-4") == (InboxStatus.APPLIED, "applied")
+        assert store.asked == [FO, FO, FO]  # evt-0 and evt-2 before it was known; evt-3
+
+    def test_a_pass_holds_each_order_once_and_lets_go(self) -> None:
+        """One hold per order per pass, however many of its inputs; none kept after."""
+        store = CountingStore()
+        put(store, order_event("evt-1", "accepted", "2021-11-01T18:30:00Z"))
+        put(
+            store,
+            order_event("evt-2", "accepted", "2021-11-01T18:30:00Z", order_id="7"),
+        )
+        put(
+            store,
+            fulfillment_order(
+                "evt-3",
+                "fulfillment_order.pending",
+                FO,
+                ORDER,
+                [fo_line(FO_LINE, ITEM, 2)],
+            ),
+        )
+        assert Worker(store).apply_pending() == 3
+        assert store.held == [ORDER, "7"]
+        held_elsewhere: list[bool] = []
+        other = threading.Thread(
+            target=lambda: held_elsewhere.extend([store.hold(ORDER), store.hold("7")])
+        )
+        other.start()
+        other.join(10)
+        assert held_elsewhere == [True, True]
 
 
 class FlakyStore(MemoryStore):

@@ -2,6 +2,10 @@
 
 Every operation holds one lock, so each is atomic and isolated like a transaction; a
 :meth:`commit` that raises changes nothing. Nothing survives the process.
+
+Also :class:`Holds`, which worker holds which order within one process: the memory
+store's :meth:`~MemoryStore.hold` (a worker is a thread), and SQLite's (a worker is a
+thread with its own store on the file).
 """
 
 from __future__ import annotations
@@ -21,7 +25,27 @@ from drfulfillment.domain.ports import (
     StaleVersion,
 )
 
-__all__ = ["MemoryStore"]
+__all__ = ["Holds", "MemoryStore"]
+
+
+class Holds:
+    """Which holder holds which order, in this process (``Store.hold``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holders: dict[str, object] = {}
+
+    def hold(self, order_id: str, holder: object) -> bool:
+        """Hold ``order_id`` for ``holder``; ``False`` if another holder has it."""
+        with self._lock:
+            return self._holders.setdefault(order_id, holder) == holder
+
+    def release(self, order_ids: tuple[str, ...], holder: object) -> None:
+        """Let go of those of ``order_ids`` that ``holder`` holds."""
+        with self._lock:
+            for order_id in order_ids:
+                if self._holders.get(order_id) == holder:
+                    del self._holders[order_id]
 
 
 class MemoryStore:
@@ -35,6 +59,7 @@ class MemoryStore:
         self._owners: dict[str, str] = {}
         self._outbox: dict[str, OutboxEntry] = {}
         self._seq = 0
+        self._holds = Holds()
 
     def _next(self) -> int:
         self._seq += 1
@@ -83,6 +108,20 @@ class MemoryStore:
                 self._inbox[event_id] = attrs.evolve(
                     entry, status=status, detail=detail
                 )
+
+    def waiting(self, event_id: str) -> bool:
+        """Whether ``event_id`` is received and not yet applied, parked or refused."""
+        with self._lock:
+            entry = self._inbox.get(event_id)
+            return entry is not None and entry.status is InboxStatus.RECEIVED
+
+    def hold(self, order_id: str) -> bool:
+        """Hold ``order_id`` for the calling thread; ``False`` if another holds it."""
+        return self._holds.hold(order_id, threading.get_ident())
+
+    def release(self, *order_ids: str) -> None:
+        """Let go of orders the calling thread holds."""
+        self._holds.release(order_ids, threading.get_ident())
 
     def load(self, order_id: str) -> OrderRow | None:
         """The stored state of ``order_id``, if any."""

@@ -12,6 +12,14 @@ PostgreSQL adds:
 * parking an input on a fulfillment order and owning that fulfillment order take the
   same transaction-scoped advisory lock, so an input is never parked after the commit
   that would have released it.
+* :meth:`PostgresStore.hold` is a session advisory lock on the order (two-key form:
+  :data:`ORDER_LOCKS` and a hash of the schema and order id), taken without waiting on
+  the calling thread's connection, so workers in any process hold disjoint orders. A
+  worker whose process or connection dies holds nothing: the server releases a
+  session's locks when the session ends. Two orders whose hashes collide merely take
+  turns. Threads of one store object also note their holds in the process
+  (:class:`~drfulfillment.adapters.memory.Holds`), so a thread asking for an order
+  another thread of the same store holds is answered without a round trip.
 
 One connection per thread; ``synchronous_commit`` stays at the server's default (on),
 so a commit is durable when it returns.
@@ -19,15 +27,26 @@ so a commit is durable when it returns.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import psycopg
 
+from drfulfillment.adapters.memory import Holds
 from drfulfillment.adapters.sqlstore import SqlStore, schema
 
-__all__ = ["SCHEMA", "PostgresStore"]
+__all__ = ["ORDER_LOCKS", "SCHEMA", "PostgresStore"]
 
 SCHEMA = schema(serial="BIGSERIAL PRIMARY KEY", blob="BYTEA", real="DOUBLE PRECISION")
+
+#: The first key of every order's advisory lock (two-key locks never meet the one-key
+#: locks on fulfillment orders and on schema creation).
+ORDER_LOCKS = 0x64726600
+_HOLD = "SELECT pg_try_advisory_lock(%s::int, hashtext(current_schema() || '/' || %s))"
+_RELEASE = (
+    "SELECT pg_advisory_unlock(%s::int, hashtext(current_schema() || '/' || o)) "
+    "FROM unnest(%s::text[]) AS o"
+)
 
 
 class PostgresStore(SqlStore):
@@ -39,6 +58,7 @@ class PostgresStore(SqlStore):
     def __init__(self, url: str) -> None:
         self.url = url
         self._start_connections()
+        self._holds = Holds()  # which of this store's threads holds what
         with psycopg.connect(url, autocommit=True) as conn:
             # Serialise concurrent first-time schema creation.
             conn.execute("SELECT pg_advisory_lock(4242)")
@@ -59,3 +79,25 @@ class PostgresStore(SqlStore):
 
     def _lock_fulfillment_order(self, cursor: Any, fo_id: str) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (fo_id,))
+
+    def hold(self, order_id: str) -> bool:
+        """Hold ``order_id`` on this thread's connection; ``False`` if another
+        session holds it (another thread of this store: known without asking)."""
+        me = threading.get_ident()
+        if not self._holds.hold(order_id, me):
+            return False
+        with self._tx() as cur:
+            row = cur.execute(_HOLD, (ORDER_LOCKS, order_id)).fetchone()
+        if not row[0]:
+            self._holds.release((order_id,), me)
+        return bool(row[0])
+
+    def release(self, *order_ids: str) -> None:
+        """Let go of orders this thread's connection holds."""
+        if not order_ids:
+            return
+        try:
+            with self._tx() as cur:
+                cur.execute(_RELEASE, (ORDER_LOCKS, list(order_ids)))
+        finally:
+            self._holds.release(order_ids, threading.get_ident())

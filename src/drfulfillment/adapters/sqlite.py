@@ -10,6 +10,13 @@ every committed transaction is durable, and write transactions start with
 committing to the same order are serialised, and :meth:`commit`'s version check turns
 the later one into :class:`~drfulfillment.domain.ports.StaleVersion`. ``busy_timeout``
 makes a writer wait for the lock instead of failing.
+
+:meth:`SqliteStore.hold` holds an order among the workers of one process on one file
+(a worker is a thread with its store; :class:`~drfulfillment.adapters.memory.Holds`
+per file). Workers in other processes do not see those holds: between processes,
+the version check above and ``AlreadySettled`` keep the outcome right, and a worker
+that never finds an order held never skips an input, so it applies each order's inputs
+in arrival order.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from drfulfillment.adapters.memory import Holds
 from drfulfillment.adapters.sqlstore import SqlStore, schema
 
 __all__ = ["SCHEMA", "SqliteStore"]
@@ -27,15 +35,15 @@ __all__ = ["SCHEMA", "SqliteStore"]
 SCHEMA = schema(serial="INTEGER PRIMARY KEY AUTOINCREMENT", blob="BLOB", real="REAL")
 
 
-_FILE_LOCKS: dict[str, threading.Lock] = {}
+_FILE_LOCKS: dict[str, tuple[threading.Lock, Holds]] = {}
 _FILE_LOCKS_GUARD = threading.Lock()
 
 
-def _file_lock(path: str) -> threading.Lock:
-    """The process-wide lock of one database file."""
+def _file_lock(path: str) -> tuple[threading.Lock, Holds]:
+    """The process-wide lock and order holds of one database file."""
     key = path if path == ":memory:" else os.path.realpath(path)
     with _FILE_LOCKS_GUARD:
-        return _FILE_LOCKS.setdefault(key, threading.Lock())
+        return _FILE_LOCKS.setdefault(key, (threading.Lock(), Holds()))
 
 
 class SqliteStore(SqlStore):
@@ -47,7 +55,7 @@ class SqliteStore(SqlStore):
         self.path = str(path)
         self.timeout = timeout
         self._start_connections()
-        self._file = _file_lock(self.path)
+        self._file, self._holds = _file_lock(self.path)
         conn = self._connection()
         conn.executescript(SCHEMA)
 
@@ -71,3 +79,12 @@ class SqliteStore(SqlStore):
 
     def _begin(self, cursor: Any) -> None:
         cursor.execute("BEGIN IMMEDIATE")
+
+    def hold(self, order_id: str) -> bool:
+        """Hold ``order_id`` for the calling thread on this store; ``False`` if
+        another worker of this process holds it."""
+        return self._holds.hold(order_id, (id(self), threading.get_ident()))
+
+    def release(self, *order_ids: str) -> None:
+        """Let go of orders the calling thread holds on this store."""
+        self._holds.release(order_ids, (id(self), threading.get_ident()))

@@ -214,6 +214,14 @@ class SqlStore(abc.ABC):
             ).fetchall()
         return [_inbox(r) for r in rows]
 
+    def waiting(self, event_id: str) -> bool:
+        """Whether ``event_id`` is received and not yet applied, parked or refused."""
+        with self._tx() as cur:
+            row = self._q(
+                cur, "SELECT status FROM inbox WHERE event_id = ?", (event_id,)
+            ).fetchone()
+        return row is not None and row[0] == InboxStatus.RECEIVED.value
+
     def inbox(self, order_id: str | None = None) -> list[InboxEntry]:
         """Received inputs (of one order), oldest first."""
         where, params = ("WHERE order_id = ?", (order_id,)) if order_id else ("", ())

@@ -3,12 +3,21 @@
 :meth:`Worker.apply_pending` takes inputs from the store's inbox in arrival order,
 routes each to its order (by the order id it names, or by the fulfillment order it
 names), decides with :func:`drfulfillment.decide`, and commits the new state, the input's
-status and the commands in one transaction (:meth:`Store.commit`). Two workers deciding
-for the same order at once cannot both win: the later commit finds the version moved,
-and the worker loads and decides again, which turns the input into a duplicate if the
-other worker applied it. An input for a fulfillment order no stored order owns yet is
-parked in the inbox and goes back to apply in the same transaction that makes the
-fulfillment order known.
+status and the commands in one transaction (:meth:`Store.commit`).
+
+Workers share the load by orders: a worker decides for an order only while it holds it
+(:meth:`Store.hold`, never waiting in a pass), so no two workers decide for one order at
+once. A pass holds each order from its first input in the pass to the pass's end; an
+order another worker holds is left alone for the rest of the pass, every later input of
+it included, so an order's inputs are applied in arrival order whoever applies them.
+Once it holds an order, the worker checks its inputs are still to apply (another
+worker may have applied them since the batch was read) until it finds one that is:
+the later ones are too, as workers apply an order's inputs in arrival order. The version check of
+:meth:`Store.commit` and ``AlreadySettled`` remain the guard: a worker that does not see
+another's holds (SQLite workers in two processes) decides again after a conflict, which
+turns the input into a duplicate if the other worker applied it. An input for a
+fulfillment order no stored order owns yet is parked in the inbox and goes back to
+apply in the same transaction that makes the fulfillment order known.
 
 :meth:`Worker.dispatch_due` claims due commands under a lease and sends each through the
 :class:`~drfulfillment.domain.ports.DrApi` port; notifications go to ``notify``. A claim
@@ -50,6 +59,10 @@ from drfulfillment.domain.state import IntegrationModel, OrderState
 __all__ = ["Worker"]
 
 _LOG = logging.getLogger("drfulfillment.adapters.worker")
+#: The outcome of an input left for a later pass: another worker holds its order.
+_BUSY = "busy"
+#: Fulfillment orders whose owner a worker remembers (forgotten all at once beyond).
+_OWNERS_KEPT = 65_536
 _API = get_args(ApiCommand)
 _STATUS = {
     SendStatus.SENT: OutboxStatus.SENT,
@@ -95,18 +108,65 @@ class Worker:
         self.lease_seconds = lease_seconds
         self.retry_seconds = retry_seconds
         self.max_conflicts = max_conflicts
+        #: How often :meth:`apply` asks again for an order another worker holds.
+        self.hold_poll_seconds = 0.01
+        self._owners: dict[str, str] = {}
 
     # -- applying --------------------------------------------------------------------
 
     def apply_pending(self, limit: int = 100) -> int:
-        """Apply up to ``limit`` received inputs; how many were taken."""
+        """Apply up to ``limit`` received inputs, oldest first; how many were dealt
+        with (applied, parked, refused, found settled), not left because another
+        worker holds their order."""
         entries = self.store.next_inputs(limit)
-        for entry in entries:
-            self.apply(entry)
-        return len(entries)
+        held: dict[str, bool] = {}  # in the order taken: an input was found waiting
+        blocked: set[str] = set()
+
+        def enter(order_id: str, entry: InboxEntry) -> str | None:
+            if held.get(order_id):
+                return None  # later inputs of a held order are still to apply
+            if order_id not in held and (
+                order_id in blocked or not self.store.hold(order_id)
+            ):
+                blocked.add(order_id)
+                return _BUSY
+            held[order_id] = self.store.waiting(entry.event_id)
+            return None if held[order_id] else "duplicate"
+
+        done = 0
+        try:
+            for entry in entries:
+                if self._apply(entry, enter) != _BUSY:
+                    done += 1
+        finally:
+            if held:
+                self.store.release(*held)
+        return done
 
     def apply(self, entry: InboxEntry) -> str:
-        """Apply one stored input; its outcome (``applied``, ``parked``, ``refused``...)."""
+        """Apply one stored input, waiting while another worker holds its order; its
+        outcome (``applied``, ``parked``, ``refused``, ``duplicate``...)."""
+        held: list[str] = []
+
+        def enter(order_id: str, entry: InboxEntry) -> str | None:
+            if order_id in held:
+                return None
+            while not self.store.hold(order_id):
+                time.sleep(self.hold_poll_seconds)
+            held.append(order_id)
+            return None if self.store.waiting(entry.event_id) else "duplicate"
+
+        try:
+            return self._apply(entry, enter)
+        finally:
+            if held:
+                self.store.release(*held)
+
+    def _apply(
+        self, entry: InboxEntry, enter: Callable[[str, InboxEntry], str | None]
+    ) -> str:
+        """Apply ``entry``; ``enter(order, entry)`` is called before deciding for the
+        order and answers ``None`` (go ahead, the order is held) or the outcome."""
         try:
             inp = parse_input(entry.body)
         except InputRefused as exc:
@@ -123,7 +183,7 @@ class Worker:
             )
         for _ in range(self.max_conflicts):
             try:
-                order_id, fo_id = route(inp, self.store.owner_of)
+                order_id, fo_id = route(inp, self._owner_of)
             except InputRefused as exc:
                 return self._refuse(entry, exc)
             if order_id is None:
@@ -131,6 +191,9 @@ class Worker:
                 if self.store.park(entry.event_id, fo_id):
                     return "parked"
                 continue  # owned meanwhile: route again
+            refused = enter(order_id, entry)
+            if refused is not None:
+                return refused
             outcome = self._decide(entry, order_id, inp)
             if outcome is not None:
                 return outcome
@@ -138,6 +201,18 @@ class Worker:
             "input %s: gave up after %d conflicts", entry.event_id, self.max_conflicts
         )
         return "conflict"
+
+    def _owner_of(self, fulfillment_order_id: str) -> str | None:
+        """The store's :meth:`~Store.owner_of`, remembered once known (a fulfillment
+        order's owner never changes)."""
+        owner = self._owners.get(fulfillment_order_id)
+        if owner is None:
+            owner = self.store.owner_of(fulfillment_order_id)
+            if owner is not None:
+                if len(self._owners) >= _OWNERS_KEPT:
+                    self._owners.clear()
+                self._owners[fulfillment_order_id] = owner
+        return owner
 
     def _decide(self, entry: InboxEntry, order_id: str, inp: object) -> str | None:
         row = self.store.load(order_id)

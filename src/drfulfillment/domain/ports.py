@@ -194,6 +194,23 @@ class Store(Inbox, Protocol):
         """Inputs received and not yet applied, oldest first."""
         ...  # pragma: no cover
 
+    def waiting(self, event_id: str) -> bool:
+        """Whether ``event_id`` is still received and not yet applied, parked or
+        refused (a worker checks again once it holds the input's order)."""
+        ...  # pragma: no cover
+
+    def hold(self, order_id: str) -> bool:
+        """Hold ``order_id`` for the calling worker (its thread, on this store) until
+        :meth:`release`; ``False`` if another worker holds it. Held at most once at a
+        time by one worker. A worker decides for an order only while holding it, so
+        no two workers decide for one order at once; a holder that dies (its process,
+        or its database connection) holds nothing."""
+        ...  # pragma: no cover
+
+    def release(self, *order_ids: str) -> None:
+        """Let go of orders the calling worker holds."""
+        ...  # pragma: no cover
+
     def load(self, order_id: str) -> OrderRow | None:
         """The stored state of ``order_id``, if any."""
         ...  # pragma: no cover
