@@ -46,6 +46,7 @@ from drfulfillment.domain.state import (
 
 __all__ = [
     "LineLedger",
+    "cancelled_by_item",
     "check_invariants",
     "ever_fulfilled",
     "ever_shipped",
@@ -278,8 +279,9 @@ def _moved(state: OrderState) -> dict[str, tuple[int, int]]:
     return moved
 
 
-def _cancelled(state: OrderState) -> dict[str, int]:
-    """Per order line: units cancelled over its fulfillment-order lines' ledgers."""
+def cancelled_by_item(state: OrderState) -> dict[str, int]:
+    """Per order line: units cancelled over its fulfillment-order lines' ledgers
+    (the mapping is shared: do not change it)."""
     facts = _facts(state)
     if facts.cancelled is not None:
         return facts.cancelled
@@ -303,7 +305,7 @@ def fulfillment_order_status(
 
 def known_cancelled(state: OrderState, item_id: str) -> int:
     """Units of order line ``item_id`` known cancelled by the fulfiller (all FOs)."""
-    return _cancelled(state).get(item_id, 0)
+    return cancelled_by_item(state).get(item_id, 0)
 
 
 def known_fulfilled(state: OrderState, item_id: str) -> int:
@@ -385,7 +387,7 @@ def check_invariants(state: OrderState, input_id: str | None) -> None:
                     f"shipment {s.id} names order line {sl.item_id}, which order "
                     f"{state.order_id} does not have",
                 )
-    by_fulfiller_cancelled = _cancelled(state)
+    by_fulfiller_cancelled = cancelled_by_item(state)
     moved = _moved(state)
     for order_line in state.lines:
         item = order_line.item_id

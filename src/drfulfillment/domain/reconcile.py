@@ -27,7 +27,7 @@ from drfulfillment.domain.commands import (
 from drfulfillment.domain.errors import LedgerViolation, MalformedInput
 from drfulfillment.domain.evolve import evolve
 from drfulfillment.domain.inputs import Party
-from drfulfillment.domain.ledger import known_cancelled
+from drfulfillment.domain.ledger import cancelled_by_item, known_cancelled
 from drfulfillment.domain.lifecycles import POST_FULFILLMENTS_ALLOWED
 from drfulfillment.domain.return_requests import owed_returns
 from drfulfillment.domain.state import (
@@ -162,7 +162,21 @@ def _unrecorded(state: OrderState, s: Shipment) -> tuple[FulfillmentItem, ...]:
     return tuple(items)
 
 
+def _owes_reports(state: OrderState) -> bool:
+    """Whether :func:`_report` would find anything to report (a quick look first)."""
+    if any(not r.reported for r in state.reports):
+        return True
+    if state.model is not IntegrationModel.DISTRIBUTED:
+        return False
+    if any(not s.reported and s.lines for s in state.shipments):
+        return True
+    cancelled = cancelled_by_item(state)
+    return any(cancelled.get(ln.item_id, 0) > ln.cancelled for ln in state.lines)
+
+
 def _report(state: OrderState, input_id: str | None) -> Effects:
+    if not _owes_reports(state):
+        return state, ()
     lines = {ln.item_id: ln for ln in state.lines}
     commands: list[Command] = []
     shipments = list(state.shipments)
