@@ -6,6 +6,9 @@ a DR event as DR delivers it, or a merchant request (``{"request": ...}``, see
 naming the event id and the path of the bad field; unknown event types become
 :class:`UnknownEvent`; unknown fields are ignored.
 
+Bytes are parsed by ``orjson`` where it is installed and gives what :mod:`json` gives
+(:mod:`drfulfillment.codecs.fastjson`), by :mod:`json` otherwise.
+
 Accepted spellings (DR reference §7, §10): ``digitalriverVersion`` and
 ``digitalRiverVersion``; ``liveMode`` and ``livemode``; ids as numbers or strings.
 """
@@ -21,7 +24,7 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 
-from drfulfillment.codecs import wire
+from drfulfillment.codecs import fastjson, wire
 from drfulfillment.codecs.json import camel, make_converter
 from drfulfillment.domain.errors import MalformedInput
 from drfulfillment.domain.inputs import (
@@ -53,6 +56,9 @@ from drfulfillment.domain.lifecycles import (
     ReturnStatus,
 )
 from drfulfillment.domain.snapshots import (
+    CaptureSnapshot,
+    ChargeCancelSnapshot,
+    ChargeRefundSnapshot,
     ChargeSnapshot,
     FulfillmentReturnSnapshot,
     FulfillmentSnapshot,
@@ -128,13 +134,21 @@ def normalise_time(value: str) -> str:
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    utc = parsed.astimezone(UTC)
-    return f"{utc.year:04d}-" + utc.strftime("%m-%dT%H:%M:%S.%fZ")
+    utc = parsed.astimezone(UTC).replace(tzinfo=None)
+    return utc.isoformat(timespec="microseconds") + "Z"
+
+
+#: Each type's structure hook, looked up once (the converter dispatches on every call).
+_HOOKS: dict[Any, Callable[[Any, Any], Any]] = {}
 
 
 def _structure(raw: Any, cls: type[T], input_id: str | None, path: str) -> T:
+    hook = _HOOKS.get(cls)
+    if hook is None:
+        hook = _HOOKS[cls] = _CONVERTER.get_structure_hook(cls)
     try:
-        return _CONVERTER.structure(raw, cls)
+        result: T = hook(raw, cls)
+        return result
     except cattrs.BaseValidationError as exc:
         messages = cattrs.transform_error(exc, path=path, format_exception=_describe)
         first = messages[0] if messages else "invalid value"
@@ -154,9 +168,13 @@ def _structure(raw: Any, cls: type[T], input_id: str | None, path: str) -> T:
         ) from None
 
 
+#: The control characters an id may not hold.
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
 def _check_id(value: str) -> None:
     """Ids are printed and stored: no empty ones, no control characters."""
-    if not value.strip() or any(ord(c) < 32 or ord(c) == 127 for c in value):
+    if not value.strip() or _CONTROL.search(value):
         raise MalformedInput(None, "id", f"not a usable id: {value!r}"[:120])
 
 
@@ -169,6 +187,9 @@ def _describe(exc: BaseException, _type: Any) -> str:
 def _load(document: bytes | str | dict[str, Any]) -> dict[str, Any]:
     if isinstance(document, dict):
         return document
+    raw = fastjson.loads(document)
+    if raw.__class__ is dict:
+        return raw
     try:
         raw = json.loads(document)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -271,21 +292,21 @@ def _op_time(value: str | None) -> str | None:
 
 def normal_charge(charge: ChargeSnapshot) -> ChargeSnapshot:
     """``charge`` with its operations' times normalised like event times."""
+    if not (charge.captures or charge.cancels or charge.refunds):
+        return charge
     return attrs.evolve(
         charge,
-        captures=tuple(
-            attrs.evolve(o, created_time=_op_time(o.created_time))
-            for o in charge.captures
-        ),
-        cancels=tuple(
-            attrs.evolve(o, created_time=_op_time(o.created_time))
-            for o in charge.cancels
-        ),
-        refunds=tuple(
-            attrs.evolve(o, created_time=_op_time(o.created_time))
-            for o in charge.refunds
-        ),
+        captures=_normal_ops(charge.captures),
+        cancels=_normal_ops(charge.cancels),
+        refunds=_normal_ops(charge.refunds),
     )
+
+
+_Op = TypeVar("_Op", CaptureSnapshot, ChargeCancelSnapshot, ChargeRefundSnapshot)
+
+
+def _normal_ops(ops: tuple[_Op, ...]) -> tuple[_Op, ...]:
+    return tuple(attrs.evolve(o, created_time=_op_time(o.created_time)) for o in ops)
 
 
 def _charge(meta: EventMeta, obj: dict[str, Any]) -> Input:

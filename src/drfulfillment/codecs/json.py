@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import enum
 import re
+import types
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Union, get_origin
 
 import attrs
 import cattrs
@@ -38,7 +39,14 @@ from drfulfillment.domain.lifecycles import (
     OrderStatus,
 )
 
-__all__ = ["INT_MAX", "MONEY_DIGITS", "MONEY_MAX", "camel", "make_converter"]
+__all__ = [
+    "INT_MAX",
+    "MONEY_DIGITS",
+    "MONEY_MAX",
+    "camel",
+    "make_converter",
+    "money_out",
+]
 
 _DIGITS = re.compile(r"-?[0-9]+")
 
@@ -50,7 +58,7 @@ def camel(name: str) -> str:
 
 
 def _str(value: Any, _: Any) -> str:
-    if isinstance(value, str):
+    if value.__class__ is str or isinstance(value, str):
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
@@ -66,6 +74,8 @@ INT_MAX = 2**31 - 1
 
 
 def _int(value: Any, _: Any) -> int:
+    if value.__class__ is int and -INT_MAX <= value <= INT_MAX:
+        return value
     if isinstance(value, bool):
         raise TypeError("expected an integer, got a boolean")
     result: int | None = None
@@ -82,28 +92,89 @@ def _int(value: Any, _: Any) -> int:
     return result
 
 
-def _object_hook(conv: cattrs.Converter, cl: type) -> Callable[[Any, Any], Any]:
-    """DR objects must be JSON objects: a list or string in their place is refused."""
-    inner: Callable[[Any, Any], Any] = make_dict_structure_fn(cl, conv, **_renames(cl))
+def _object_hook(
+    conv: cattrs.Converter, cl: type, *, optional: bool = False
+) -> Callable[[Any, Any], Any]:
+    """DR objects must be JSON objects: a list or string in their place is refused.
 
-    def hook(value: Any, t: Any) -> Any:
-        if not isinstance(value, dict):
+    Two generated functions: a fast one without cattrs' detailed validation, and the
+    detailed one, run only when the fast one fails, for the error naming the field path.
+    Structuring has no side effects, so running it again is safe. ``optional``: for
+    ``cl | None``, ``null`` is ``None``.
+    """
+    renames = _renames(cl)
+    fast: Callable[[Any, Any], Any] = make_dict_structure_fn(
+        cl, conv, _cattrs_detailed_validation=False, **renames
+    )
+    detailed: Callable[[Any, Any], Any] = make_dict_structure_fn(
+        cl, conv, _cattrs_detailed_validation=True, **renames
+    )
+
+    def hook(value: Any, _: Any) -> Any:
+        if value.__class__ is not dict and not isinstance(value, dict):
+            if optional and value is None:
+                return None
             raise TypeError(f"expected an object, got {_json_type(value)}")
-        return inner(value, t)
+        try:
+            return fast(value, cl)
+        except Exception:  # the detailed run raises the typed error
+            return detailed(value, cl)
 
     return hook
 
 
 def _array_hook(conv: cattrs.Converter, t: Any) -> Callable[[Any, Any], Any]:
-    """DR arrays must be JSON arrays: an object or string in their place is refused."""
-    inner: Callable[[Any, Any], Any] = homogenous_tuple_structure_factory(t, conv)
+    """DR arrays must be JSON arrays: an object or string in their place is refused.
+
+    Fast path: the element hook resolved once; on failure, cattrs' detailed factory
+    runs again for the error naming the element's index.
+    """
+    detailed: Callable[[Any, Any], Any] = homogenous_tuple_structure_factory(t, conv)
+    elem = t.__args__[0] if getattr(t, "__args__", None) else Any
+    if elem is Any:
+        fast: Callable[[Any, Any], Any] = detailed
+    else:
+        element = conv.get_structure_hook(elem)
+
+        def fast(value: Any, _: Any) -> Any:
+            return tuple([element(e, elem) for e in value])
 
     def hook(value: Any, t: Any) -> Any:
         if not isinstance(value, list | tuple):
             raise TypeError(f"expected an array, got {_json_type(value)}")
-        return inner(value, t)
+        try:
+            return fast(value, t)
+        except Exception:  # the detailed run raises the typed error
+            return detailed(value, t)
 
     return hook
+
+
+def _is_optional(t: Any) -> bool:
+    """``X | None`` (or ``Optional[X]``) for a single ``X``."""
+    return get_origin(t) in (Union, types.UnionType) and (
+        len(t.__args__) == 2 and type(None) in t.__args__
+    )
+
+
+def _optional_hook(conv: cattrs.Converter, t: Any) -> Callable[[Any, Any], Any]:
+    """``X | None``: the hook for ``X`` resolved once, not looked up on every value."""
+    args = t.__args__
+    inner_type = args[1] if args[0] is type(None) else args[0]
+    if attrs.has(inner_type):
+        return _object_hook(conv, inner_type, optional=True)
+    inner = conv.get_structure_hook(inner_type)
+
+    def hook(value: Any, _: Any) -> Any:
+        return None if value is None else inner(value, inner_type)
+
+    def text(value: Any, _: Any) -> Any:
+        # Most optional fields are strings: the common case without a call.
+        if value is None or value.__class__ is str:
+            return value
+        return inner(value, inner_type)
+
+    return text if inner is _str else hook
 
 
 def _mapping_hook(value: Any, _: Any) -> dict[str, str]:
@@ -128,6 +199,12 @@ def _bool(value: Any, _: Any) -> bool:
 
 
 def _decimal(value: Any, _: Any) -> Decimal:
+    # Fast paths, for values well inside both bounds below (NaN fails the comparison).
+    cls = value.__class__
+    if cls is float and (1e-5 <= abs(value) <= 1e14 or value == 0):
+        return Decimal(repr(value))
+    if cls is int and -(10**14) <= value <= 10**14:
+        return Decimal(value)
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise TypeError(f"expected a number, got {type(value).__name__}")
     try:
@@ -161,14 +238,22 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(int, _int)
     conv.register_structure_hook(bool, _bool)
     conv.register_structure_hook(Decimal, _decimal)
-    conv.register_unstructure_hook(Decimal, _decimal_out)
-    for status in (
-        OrderStatus,
-        CancellationStatus,
-        FulfillmentOrderStatus,
-        LineItemStatus,
-    ):
-        conv.register_structure_hook(status | None, _tolerant(status))
+    conv.register_unstructure_hook(Decimal, money_out)
+    tolerant = {
+        status | None: _tolerant(status)
+        for status in (
+            OrderStatus,
+            CancellationStatus,
+            FulfillmentOrderStatus,
+            LineItemStatus,
+        )
+    }
+    conv.register_structure_hook_factory(
+        lambda t: _is_optional(t) and t not in tolerant,
+        lambda t: _optional_hook(conv, t),
+    )
+    for union, hook in tolerant.items():
+        conv.register_structure_hook(union, hook)
     conv.register_unstructure_hook_func(
         lambda t: t is frozenset or getattr(t, "__origin__", None) is frozenset,
         lambda v: sorted(conv.unstructure(x) for x in v),
@@ -190,7 +275,7 @@ def _renames(cl: type) -> dict[str, Any]:
     return {a.name: override(rename=camel(a.name)) for a in attrs.fields(cl)}
 
 
-def _decimal_out(value: Decimal) -> int | float:
+def money_out(value: Decimal) -> int | float:
     """Money back to a JSON number, exactly as it came (``20.0`` stays ``20.0``)."""
     if value == value.to_integral_value() and value.as_tuple().exponent == 0:
         return int(value)

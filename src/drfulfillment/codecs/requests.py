@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from drfulfillment.codecs.json import make_converter
+from drfulfillment.codecs.json import money_out as _money
 from drfulfillment.domain.commands import (
     ApiCommand,
     Command,
@@ -33,8 +34,16 @@ _CONVERTER = make_converter()
 def _prune(value: Any) -> Any:
     """Drop ``None`` fields and empty objects, recursively."""
     if isinstance(value, dict):
-        out = {k: _prune(v) for k, v in value.items() if v is not None}
-        return {k: v for k, v in out.items() if v != {}}
+        out = {}
+        for k, v in value.items():
+            if v is None:
+                continue
+            if isinstance(v, dict | list):
+                v = _prune(v)
+                if isinstance(v, dict) and not v:
+                    continue
+            out[k] = v
+        return out
     if isinstance(value, list):
         return [_prune(v) for v in value]
     return value
@@ -73,9 +82,9 @@ def render_request(command: ApiCommand) -> tuple[str, str, dict[str, Any]]:
                         "upstreamId": i.upstream_id,
                         "inventoryItemId": i.inventory_item_id,
                         "quantity": i.quantity,
-                        "total": _CONVERTER.unstructure(i.total),
+                        "total": _money(i.total) if i.total is not None else None,
                         "tax": (
-                            {"amount": _CONVERTER.unstructure(i.tax_amount)}
+                            {"amount": _money(i.tax_amount)}
                             if i.tax_amount is not None
                             else None
                         ),
