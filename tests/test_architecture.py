@@ -22,6 +22,7 @@ ALLOWED_IN_DOMAIN = frozenset(
     {
         "__future__",
         "abc",
+        "bisect",
         "collections",
         "dataclasses",
         "decimal",
