@@ -84,27 +84,33 @@ def on_fulfillment_order(state: OrderState, inp: FulfillmentOrderObserved) -> Ef
             raise MalformedInput(
                 inp.meta.id, f"{where}.upstreamId", "the order line id is missing"
             )
+        shown = {
+            k: max(v, 0)
+            for k, v in (
+                ("seen_shipped", (item.shipped or 0) + (item.returned or 0)),
+                ("seen_returned", item.returned or 0),
+                ("seen_cancelled", item.cancelled or 0),
+                ("seen_backordered", item.backordered or 0),
+            )
+        }
         old = lines.get(item.id)
         if old is None:
-            old = FulfillmentOrderLine(
+            lines[item.id] = FulfillmentOrderLine(
                 id=item.id,
                 upstream_id=item.upstream_id,
                 inventory_item_id=item.inventory_item_id,
                 quantity=item.quantity,
+                **shown,
             )
-        elif old.quantity != item.quantity or old.upstream_id != item.upstream_id:
+            continue
+        if old.quantity != item.quantity or old.upstream_id != item.upstream_id:
             raise ConflictingInput(
                 inp.meta.id, where, f"line {item.id} changed its quantity or order line"
             )
-        lines[item.id] = evolve(
-            old,
-            seen_shipped=max(
-                old.seen_shipped, (item.shipped or 0) + (item.returned or 0)
-            ),
-            seen_returned=max(old.seen_returned, item.returned or 0),
-            seen_cancelled=max(old.seen_cancelled, item.cancelled or 0),
-            seen_backordered=max(old.seen_backordered, item.backordered or 0),
-        )
+        # Each bucket keeps the most any snapshot showed; an unchanged line stays itself.
+        grown = {k: v for k, v in shown.items() if v > getattr(old, k)}
+        if grown:
+            lines[item.id] = evolve(old, **grown)
     record = FulfillmentOrder(
         id=fo.id,
         order_id=state.order_id,
