@@ -5,9 +5,9 @@ is no claim on inbox entries; workers hold orders, one at a time each), so a slo
 worker can come to inputs another worker settled after it read its batch. Simulated
 here without threads: worker B takes its batch, worker A applies everything (and
 more), then B applies its batch. Two ways B can meet it: B checks, once it holds the
-order, that the input is still to apply (``Store.waiting``); or B checked before A
-settled it (workers in two processes on one SQLite file do not see each other's holds:
-``late`` makes ``waiting`` answer yes), and its commit finds it settled.
+order, that the input is still to apply (``Store.load`` with the input's id); or B
+checked before A settled it (workers in two processes on one SQLite file do not see
+each other's holds: ``late`` makes that check pass), and its commit finds it settled.
 
 What holds: the order's state and outbox are not changed by B's redundant decisions,
 and B's commits do not overwrite what A recorded (``Store.commit`` applies only an
@@ -22,12 +22,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from drfulfillment.adapters import worker as worker_module
 from drfulfillment.adapters.memory import MemoryStore
 from drfulfillment.adapters.sqlite import SqliteStore
 from drfulfillment.adapters.worker import Worker
+from drfulfillment.domain.decide import decide, input_id
 from drfulfillment.domain.ports import InboxEntry, InboxStatus, Store
 from drfulfillment.testing.events import (
     Json,
@@ -68,10 +71,13 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]
 def store(
     request: pytest.FixtureRequest, any_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> Store:
-    """Each store, its ``waiting`` either true to the inbox or always yes (B's check
-    came before A settled the input)."""
+    """Each store, its check that an input is waiting (``load`` with the input's id)
+    either true to the inbox or always passed (B's check came before A settled it)."""
     if request.param == "late":
-        monkeypatch.setattr(any_store, "waiting", lambda event_id: True)
+        load = any_store.load
+        monkeypatch.setattr(
+            any_store, "load", lambda order_id, event_id=None: load(order_id)
+        )
     return any_store
 
 
@@ -127,3 +133,27 @@ def test_a_stale_batch_keeps_what_was_recorded(store: Store) -> None:
         InboxStatus.APPLIED,
         "applied",
     )
+
+
+def test_a_checked_stale_batch_decides_nothing(
+    any_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """B's check once it holds the order (``load`` with the input's id) finds each
+    stale input settled: B decides none of them again (no decision made on a state
+    later than the input, even one its commit would then refuse)."""
+    decided: list[str] = []
+
+    def watched(state: Any, inp: Any, **kwargs: Any) -> Any:
+        decided.append(input_id(inp))
+        return decide(state, inp, **kwargs)
+
+    a, b = Worker(any_store), Worker(any_store)
+    _receive(any_store, ACCEPTED)
+    _receive(any_store, OVERSHIP)
+    stale = any_store.next_inputs(10)
+    a.apply_pending()
+    _receive(any_store, FO_PENDING)
+    a.apply_pending()
+    monkeypatch.setattr(worker_module, "decide", watched)
+    assert [b.apply(entry) for entry in stale] == ["duplicate", "duplicate"]
+    assert decided == []

@@ -302,23 +302,35 @@ class TestHolds:
 
         assert elsewhere(hold_both) is True
 
-    def test_waiting_is_true_only_for_an_input_still_to_apply(
-        self, store: Store
-    ) -> None:
-        """Received: waiting; applied, parked, refused or unknown: not."""
+    def test_load_with_an_input_checks_it_is_still_to_apply(self, store: Store) -> None:
+        """``load(order, event)``: the order's state if the input is received (none
+        for a new order); :class:`AlreadySettled` if applied, parked, refused or
+        unknown."""
         for event_id in ("evt-1", "evt-2", "evt-3", "evt-4"):
             store.receive(event_id, "t", b"{}")
-        assert store.waiting("evt-1") is True
+        assert store.load("ord-1", "evt-1") is None
         store.commit(change("evt-1", 0))
         store.park("evt-2", "fo-9")
         store.settle("evt-3", InboxStatus.REFUSED, "no")
-        assert [store.waiting(f"evt-{n}") for n in range(1, 6)] == [
+
+        def waiting(event_id: str) -> bool:
+            try:
+                store.load("ord-1", event_id)
+            except AlreadySettled:
+                return False
+            return True
+
+        assert [waiting(f"evt-{n}") for n in range(1, 6)] == [
             False,
             False,
             False,
             True,
             False,
         ]
+        row = store.load("ord-1", "evt-4")
+        assert row is not None
+        assert row.version == 1
+        assert row == store.load("ord-1")
 
 
 class TestOutboxClaims:

@@ -109,12 +109,6 @@ class MemoryStore:
                     entry, status=status, detail=detail
                 )
 
-    def waiting(self, event_id: str) -> bool:
-        """Whether ``event_id`` is received and not yet applied, parked or refused."""
-        with self._lock:
-            entry = self._inbox.get(event_id)
-            return entry is not None and entry.status is InboxStatus.RECEIVED
-
     def hold(self, order_id: str) -> bool:
         """Hold ``order_id`` for the calling thread; ``False`` if another holds it."""
         return self._holds.hold(order_id, threading.get_ident())
@@ -123,9 +117,14 @@ class MemoryStore:
         """Let go of orders the calling thread holds."""
         self._holds.release(order_ids, threading.get_ident())
 
-    def load(self, order_id: str) -> OrderRow | None:
-        """The stored state of ``order_id``, if any."""
+    def load(self, order_id: str, event_id: str | None = None) -> OrderRow | None:
+        """The stored state of ``order_id``, if any; with ``event_id``, read together
+        with that input's status: :class:`AlreadySettled` unless it is waiting."""
         with self._lock:
+            if event_id is not None:
+                entry = self._inbox.get(event_id)
+                if entry is None or entry.status is not InboxStatus.RECEIVED:
+                    raise AlreadySettled(event_id)
             return self._orders.get(order_id)
 
     def owner_of(self, fulfillment_order_id: str) -> str | None:

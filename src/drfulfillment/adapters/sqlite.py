@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from drfulfillment.adapters.memory import Holds
-from drfulfillment.adapters.sqlstore import SqlStore, schema
+from drfulfillment.adapters.sqlstore import SqlStore
+from drfulfillment.adapters.sqltables import schema
 
 __all__ = ["SCHEMA", "SqliteStore"]
 

@@ -1,15 +1,13 @@
-"""The SQL both stores share: tables, and each :class:`~drfulfillment.domain.ports.Store`
-operation as one transaction.
+"""The SQL both stores share: each :class:`~drfulfillment.domain.ports.Store` operation
+as one transaction, on the tables of :mod:`drfulfillment.adapters.sqltables`.
 
 :class:`SqlStore` is written against DB-API connections with ``?`` placeholders; the
 SQLite and PostgreSQL adapters supply the connection, the DDL and how a write
-transaction starts (``BEGIN IMMEDIATE`` in SQLite; row locks in PostgreSQL). Tables:
-
-* ``orders``: one row per order, its state JSON and a version bumped by each commit;
-  :meth:`commit` updates only if the version is still the one decided on.
-* ``fulfillment_orders``: which order owns each fulfillment order (for routing).
-* ``inbox``: every received input by ``event_id`` (unique), with its status.
-* ``outbox``: every command by idempotency key (primary key), with its status.
+transaction starts (``BEGIN IMMEDIATE`` in SQLite; row locks in PostgreSQL). A write
+is a transaction of its own; a read is one statement on its own (:meth:`_statement`:
+one snapshot, no write lock, and on PostgreSQL one round trip instead of three).
+:meth:`commit` updates an order only if its version is still the one decided on, and
+settles an input only if it is still waiting.
 """
 
 from __future__ import annotations
@@ -20,6 +18,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
+from drfulfillment.adapters.sqltables import (
+    INBOX_COLUMNS,
+    OUTBOX_COLUMNS,
+    inbox_entry,
+    outbox_entry,
+)
 from drfulfillment.domain.ports import (
     AlreadySettled,
     Change,
@@ -31,89 +35,7 @@ from drfulfillment.domain.ports import (
     StaleVersion,
 )
 
-__all__ = ["SqlStore", "schema"]
-
-
-def schema(*, serial: str, blob: str, real: str) -> str:
-    """The tables in one dialect: ``serial`` an auto-increment key, ``blob`` bytes,
-    ``real`` a float. SQLite and PostgreSQL differ only in these."""
-    return f"""
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS orders (
-    order_id TEXT PRIMARY KEY,
-    state TEXT NOT NULL,
-    version BIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS fulfillment_orders (
-    fo_id TEXT PRIMARY KEY,
-    order_id TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS inbox (
-    seq {serial},
-    event_id TEXT NOT NULL UNIQUE,
-    event_type TEXT NOT NULL,
-    body {blob} NOT NULL,
-    status TEXT NOT NULL,
-    detail TEXT NOT NULL DEFAULT '',
-    order_id TEXT,
-    parked_on TEXT
-);
-CREATE INDEX IF NOT EXISTS inbox_status ON inbox (status, seq);
-CREATE INDEX IF NOT EXISTS inbox_parked ON inbox (parked_on) WHERE status = 'parked';
-CREATE INDEX IF NOT EXISTS inbox_order ON inbox (order_id);
-CREATE TABLE IF NOT EXISTS outbox (
-    seq {serial},
-    key TEXT NOT NULL UNIQUE,
-    order_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    command TEXT NOT NULL,
-    status TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at {real} NOT NULL DEFAULT 0,
-    lease_until {real},
-    detail TEXT NOT NULL DEFAULT '',
-    response TEXT
-);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at);
-CREATE INDEX IF NOT EXISTS outbox_order ON outbox (order_id);
-INSERT INTO meta (name, value) VALUES ('schema_version', '1')
-    ON CONFLICT (name) DO NOTHING;
-"""
-
-
-_INBOX_COLUMNS = "seq, event_id, event_type, body, status, detail, order_id"
-_OUTBOX_COLUMNS = (
-    "key, order_id, kind, command, status, attempts, next_attempt_at, lease_until, "
-    "detail, response, seq"
-)
-
-
-def _inbox(row: Sequence[Any]) -> InboxEntry:
-    return InboxEntry(
-        seq=int(row[0]),
-        event_id=row[1],
-        event_type=row[2],
-        body=bytes(row[3]),
-        status=InboxStatus(row[4]),
-        detail=row[5],
-        order_id=row[6],
-    )
-
-
-def _outbox(row: Sequence[Any]) -> OutboxEntry:
-    return OutboxEntry(
-        key=row[0],
-        order_id=row[1],
-        kind=row[2],
-        command=row[3],
-        status=OutboxStatus(row[4]),
-        attempts=int(row[5]),
-        next_attempt_at=float(row[6]),
-        lease_until=None if row[7] is None else float(row[7]),
-        detail=row[8],
-        response=row[9],
-        seq=int(row[10]),
-    )
+__all__ = ["SqlStore"]
 
 
 class SqlStore(abc.ABC):
@@ -186,6 +108,23 @@ class SqlStore(abc.ABC):
             finally:
                 cur.close()
 
+    def _autocommit(self, conn: Any) -> AbstractContextManager[Any]:
+        """Statements on ``conn`` commit on their own while this is held (SQLite's
+        connections always do: ``isolation_level=None``)."""
+        return nullcontext()
+
+    @contextmanager
+    def _statement(self) -> Iterator[Any]:
+        """A cursor for one statement outside any explicit transaction: a read sees
+        one snapshot and takes no write lock."""
+        conn = self._connection()
+        with self._serialised(), self._autocommit(conn):
+            cur = conn.cursor()
+            try:
+                yield cur
+            finally:
+                cur.close()
+
     def _q(self, cur: Any, text: str, params: Sequence[Any] = ()) -> Any:
         cur.execute(self._sql(text), tuple(params))
         return cur
@@ -205,31 +144,23 @@ class SqlStore(abc.ABC):
 
     def next_inputs(self, limit: int) -> list[InboxEntry]:
         """Inputs received and not yet applied, oldest first."""
-        with self._tx() as cur:
+        with self._statement() as cur:
             rows = self._q(
                 cur,
-                f"SELECT {_INBOX_COLUMNS} FROM inbox WHERE status = 'received' "
+                f"SELECT {INBOX_COLUMNS} FROM inbox WHERE status = 'received' "
                 "ORDER BY seq LIMIT ?",
                 (limit,),
             ).fetchall()
-        return [_inbox(r) for r in rows]
-
-    def waiting(self, event_id: str) -> bool:
-        """Whether ``event_id`` is received and not yet applied, parked or refused."""
-        with self._tx() as cur:
-            row = self._q(
-                cur, "SELECT status FROM inbox WHERE event_id = ?", (event_id,)
-            ).fetchone()
-        return row is not None and row[0] == InboxStatus.RECEIVED.value
+        return [inbox_entry(r) for r in rows]
 
     def inbox(self, order_id: str | None = None) -> list[InboxEntry]:
         """Received inputs (of one order), oldest first."""
         where, params = ("WHERE order_id = ?", (order_id,)) if order_id else ("", ())
-        with self._tx() as cur:
+        with self._statement() as cur:
             rows = self._q(
-                cur, f"SELECT {_INBOX_COLUMNS} FROM inbox {where} ORDER BY seq", params
+                cur, f"SELECT {INBOX_COLUMNS} FROM inbox {where} ORDER BY seq", params
             ).fetchall()
-        return [_inbox(r) for r in rows]
+        return [inbox_entry(r) for r in rows]
 
     def park(self, event_id: str, fulfillment_order_id: str) -> bool:
         """Keep an input until its fulfillment order is owned (``False``: it is)."""
@@ -266,19 +197,31 @@ class SqlStore(abc.ABC):
 
     # -- orders ----------------------------------------------------------------------
 
-    def load(self, order_id: str) -> OrderRow | None:
-        """The stored state of ``order_id``, if any."""
-        with self._tx() as cur:
+    def load(self, order_id: str, event_id: str | None = None) -> OrderRow | None:
+        """The stored state of ``order_id``, if any; with ``event_id``, read together
+        with that input's status: :class:`AlreadySettled` unless it is waiting."""
+        if event_id is None:
+            with self._statement() as cur:
+                row = self._q(
+                    cur,
+                    "SELECT state, version FROM orders WHERE order_id = ?",
+                    (order_id,),
+                ).fetchone()
+            return None if row is None else OrderRow(order_id, row[0], int(row[1]))
+        with self._statement() as cur:
             row = self._q(
                 cur,
-                "SELECT state, version FROM orders WHERE order_id = ?",
-                (order_id,),
+                "SELECT i.status, o.state, o.version FROM inbox i "
+                "LEFT JOIN orders o ON o.order_id = ? WHERE i.event_id = ?",
+                (order_id, event_id),
             ).fetchone()
-        return None if row is None else OrderRow(order_id, row[0], int(row[1]))
+        if row is None or row[0] != InboxStatus.RECEIVED.value:
+            raise AlreadySettled(event_id)
+        return None if row[1] is None else OrderRow(order_id, row[1], int(row[2]))
 
     def owner_of(self, fulfillment_order_id: str) -> str | None:
         """The order owning a fulfillment order, if any."""
-        with self._tx() as cur:
+        with self._statement() as cur:
             row = self._q(
                 cur,
                 "SELECT order_id FROM fulfillment_orders WHERE fo_id = ?",
@@ -288,7 +231,7 @@ class SqlStore(abc.ABC):
 
     def order_ids(self) -> list[str]:
         """Every stored order id, sorted."""
-        with self._tx() as cur:
+        with self._statement() as cur:
             rows = self._q(cur, "SELECT order_id FROM orders ORDER BY order_id")
             return [str(r[0]) for r in rows.fetchall()]
 
@@ -386,9 +329,9 @@ class SqlStore(abc.ABC):
                     (now + lease_seconds, key),
                 )
                 row = self._q(
-                    cur, f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE key = ?", (key,)
+                    cur, f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE key = ?", (key,)
                 ).fetchone()
-                claimed.append(_outbox(row))
+                claimed.append(outbox_entry(row))
             return claimed
 
     def record(
@@ -415,10 +358,10 @@ class SqlStore(abc.ABC):
     def outbox(self, order_id: str | None = None) -> list[OutboxEntry]:
         """Commands (of one order), in the order they were enqueued."""
         where, params = ("WHERE order_id = ?", (order_id,)) if order_id else ("", ())
-        with self._tx() as cur:
+        with self._statement() as cur:
             rows = self._q(
                 cur,
-                f"SELECT {_OUTBOX_COLUMNS} FROM outbox {where} ORDER BY seq",
+                f"SELECT {OUTBOX_COLUMNS} FROM outbox {where} ORDER BY seq",
                 params,
             ).fetchall()
-        return [_outbox(r) for r in rows]
+        return [outbox_entry(r) for r in rows]

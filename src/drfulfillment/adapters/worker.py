@@ -11,7 +11,8 @@ once. A pass holds each order from its first input in the pass to the pass's end
 order another worker holds is left alone for the rest of the pass, every later input of
 it included, so an order's inputs are applied in arrival order whoever applies them.
 Once it holds an order, the worker checks its inputs are still to apply (another
-worker may have applied them since the batch was read) until it finds one that is:
+worker may have applied them since the batch was read), in the same read as the
+order's state (:meth:`Store.load` with the input's id), until it finds one that is:
 the later ones are too, as workers apply an order's inputs in arrival order. The version check of
 :meth:`Store.commit` and ``AlreadySettled`` remain the guard: a worker that does not see
 another's holds (SQLite workers in two processes) decides again after a conflict, which
@@ -111,6 +112,8 @@ class Worker:
         #: How often :meth:`apply` asks again for an order another worker holds.
         self.hold_poll_seconds = 0.01
         self._owners: dict[str, str] = {}
+        #: Orders held in this pass with an input found waiting (the later are too).
+        self._checked: set[str] = set()
 
     # -- applying --------------------------------------------------------------------
 
@@ -119,26 +122,26 @@ class Worker:
         with (applied, parked, refused, found settled), not left because another
         worker holds their order."""
         entries = self.store.next_inputs(limit)
-        held: dict[str, bool] = {}  # in the order taken: an input was found waiting
+        held: dict[str, None] = {}  # in the order taken
         blocked: set[str] = set()
 
         def enter(order_id: str, entry: InboxEntry) -> str | None:
-            if held.get(order_id):
-                return None  # later inputs of a held order are still to apply
-            if order_id not in held and (
-                order_id in blocked or not self.store.hold(order_id)
-            ):
+            if order_id in held:
+                return None
+            if order_id in blocked or not self.store.hold(order_id):
                 blocked.add(order_id)
                 return _BUSY
-            held[order_id] = self.store.waiting(entry.event_id)
-            return None if held[order_id] else "duplicate"
+            held[order_id] = None
+            return None
 
         done = 0
+        self._checked.clear()
         try:
             for entry in entries:
                 if self._apply(entry, enter) != _BUSY:
                     done += 1
         finally:
+            self._checked.clear()
             if held:
                 self.store.release(*held)
         return done
@@ -149,16 +152,17 @@ class Worker:
         held: list[str] = []
 
         def enter(order_id: str, entry: InboxEntry) -> str | None:
-            if order_id in held:
-                return None
-            while not self.store.hold(order_id):
-                time.sleep(self.hold_poll_seconds)
-            held.append(order_id)
-            return None if self.store.waiting(entry.event_id) else "duplicate"
+            if order_id not in held:
+                while not self.store.hold(order_id):
+                    time.sleep(self.hold_poll_seconds)
+                held.append(order_id)
+            return None
 
+        self._checked.clear()
         try:
             return self._apply(entry, enter)
         finally:
+            self._checked.clear()
             if held:
                 self.store.release(*held)
 
@@ -166,7 +170,9 @@ class Worker:
         self, entry: InboxEntry, enter: Callable[[str, InboxEntry], str | None]
     ) -> str:
         """Apply ``entry``; ``enter(order, entry)`` is called before deciding for the
-        order and answers ``None`` (go ahead, the order is held) or the outcome."""
+        order and answers ``None`` (go ahead, the order is held) or the outcome.
+        Deciding checks the input is still waiting unless an earlier input of the
+        order was found waiting while held (:attr:`_checked`)."""
         try:
             inp = parse_input(entry.body)
         except InputRefused as exc:
@@ -215,7 +221,14 @@ class Worker:
         return owner
 
     def _decide(self, entry: InboxEntry, order_id: str, inp: object) -> str | None:
-        row = self.store.load(order_id)
+        if order_id in self._checked:
+            row = self.store.load(order_id)
+        else:
+            try:
+                row = self.store.load(order_id, entry.event_id)
+            except AlreadySettled:
+                return "duplicate"  # applied meanwhile: check the order's next one
+            self._checked.add(order_id)
         state = (
             load_state(row.state)
             if row is not None

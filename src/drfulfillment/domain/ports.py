@@ -194,11 +194,6 @@ class Store(Inbox, Protocol):
         """Inputs received and not yet applied, oldest first."""
         ...  # pragma: no cover
 
-    def waiting(self, event_id: str) -> bool:
-        """Whether ``event_id`` is still received and not yet applied, parked or
-        refused (a worker checks again once it holds the input's order)."""
-        ...  # pragma: no cover
-
     def hold(self, order_id: str) -> bool:
         """Hold ``order_id`` for the calling worker (its thread, on this store) until
         :meth:`release`; ``False`` if another worker holds it. Held at most once at a
@@ -211,8 +206,11 @@ class Store(Inbox, Protocol):
         """Let go of orders the calling worker holds."""
         ...  # pragma: no cover
 
-    def load(self, order_id: str) -> OrderRow | None:
-        """The stored state of ``order_id``, if any."""
+    def load(self, order_id: str, event_id: str | None = None) -> OrderRow | None:
+        """The stored state of ``order_id``, if any. With ``event_id``, read in one
+        snapshot with that input's status, and :class:`AlreadySettled` unless it is
+        still received and not yet applied, parked or refused (a worker checks so once
+        it holds the input's order: another worker may have applied it since)."""
         ...  # pragma: no cover
 
     def owner_of(self, fulfillment_order_id: str) -> str | None:
