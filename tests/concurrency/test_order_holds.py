@@ -333,3 +333,32 @@ def test_a_killed_worker_holds_nothing_on_postgresql() -> None:
             if holder.stdout is not None:
                 holder.stdout.close()
             store.close()
+
+
+def test_a_failed_hold_on_postgresql_leaves_no_hold_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    opened: list[Store] = []
+    make = postgres_store_or_skip(opened)
+    try:
+        store = make()
+        assert isinstance(store, PostgresStore)
+
+        def broken() -> Any:
+            raise ConnectionError("server went away")
+
+        with monkeypatch.context() as m:
+            m.setattr(store, "_statement", broken)
+            with pytest.raises(ConnectionError):
+                store.hold("o-1")
+        # Neither this thread nor another is kept out by a hold that never happened.
+        assert store.hold("o-1")
+        store.release("o-1")
+        other: list[bool] = []
+        t = threading.Thread(target=lambda: other.append(store.hold("o-1")))
+        t.start()
+        t.join()
+        assert other == [True]
+    finally:
+        for s in reversed(opened):
+            s.close()

@@ -100,8 +100,13 @@ class PostgresStore(SqlStore):
         me = threading.get_ident()
         if not self._holds.hold(order_id, me):
             return False
-        with self._statement() as cur:
-            row = cur.execute(_HOLD, (ORDER_LOCKS, order_id)).fetchone()
+        try:
+            with self._statement() as cur:
+                row = cur.execute(_HOLD, (ORDER_LOCKS, order_id)).fetchone()
+        except BaseException:
+            # No lock was taken (or its connection is gone, and the lock with it).
+            self._holds.release((order_id,), me)
+            raise
         if not row[0]:
             self._holds.release((order_id,), me)
         return bool(row[0])
