@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -89,3 +90,24 @@ class _Closing:
 
     def close(self) -> None:
         self._stack.close()
+
+
+def store_factory(kind: str, path: Path, opened: list[Store]) -> Callable[[], Store]:
+    """A factory of stores of ``kind`` (``memory``, ``sqlite``, ``postgresql``) on the
+    same data: memory hands out one shared store, SQLite reopens the file ``path``,
+    PostgreSQL one fresh schema (or skips). Close everything in ``opened``, in order."""
+    if kind == "memory":
+        from drfulfillment.adapters.memory import MemoryStore
+
+        shared = MemoryStore()
+        return lambda: shared
+    if kind == "sqlite":
+        from drfulfillment.adapters.sqlite import SqliteStore
+
+        def factory() -> Store:
+            store = SqliteStore(path)
+            opened.append(store)
+            return store
+
+        return factory
+    return postgres_store_or_skip(opened)

@@ -28,9 +28,7 @@ import pytest
 
 from concurrency_support import expected, receive_body
 from drfulfillment.adapters import worker as worker_module
-from drfulfillment.adapters.memory import MemoryStore
 from drfulfillment.adapters.postgres import PostgresStore
-from drfulfillment.adapters.sqlite import SqliteStore
 from drfulfillment.adapters.worker import Worker
 from drfulfillment.codecs.state import dump_state, load_state
 from drfulfillment.domain.decide import decide, input_id
@@ -43,7 +41,7 @@ from drfulfillment.testing.events import (
     request,
 )
 from multi_orders import histories
-from stores import fresh_schema_url, postgres_store_or_skip
+from stores import fresh_schema_url, postgres_store_or_skip, store_factory
 
 X, ITEM, FO, LINE = "204440790336", "127911830336", "5774321009", "650398674428"
 Factory = Callable[[], Store]
@@ -53,21 +51,7 @@ Factory = Callable[[], Store]
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
     """Stores of one kind on the same data, one per worker (memory: one shared)."""
     opened: list[Store] = []
-    if request.param == "memory":
-        shared = MemoryStore()
-
-        def factory() -> Store:
-            return shared
-
-    elif request.param == "sqlite":
-
-        def factory() -> Store:
-            store = SqliteStore(tmp_path / "holds.sqlite3")
-            opened.append(store)
-            return store
-
-    else:
-        factory = postgres_store_or_skip(opened)
+    factory = store_factory(request.param, tmp_path / "holds.sqlite3", opened)
     yield factory
     for store in opened:
         store.close()

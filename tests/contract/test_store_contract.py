@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from drfulfillment.adapters.memory import MemoryStore
-from drfulfillment.adapters.sqlite import SqliteStore
 from drfulfillment.domain.ports import (
     AlreadySettled,
     Change,
@@ -23,7 +21,7 @@ from drfulfillment.domain.ports import (
     StaleVersion,
     Store,
 )
-from stores import postgres_store_or_skip
+from stores import store_factory
 
 Factory = Callable[[], Store]
 
@@ -32,21 +30,7 @@ Factory = Callable[[], Store]
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
     """A factory of stores of one kind; SQLite and PostgreSQL reopen the same data."""
     opened: list[Store] = []
-    if request.param == "memory":
-        shared = MemoryStore()
-
-        def factory() -> Store:
-            return shared
-
-    elif request.param == "sqlite":
-
-        def factory() -> Store:
-            store = SqliteStore(tmp_path / "store.sqlite3")
-            opened.append(store)
-            return store
-
-    else:
-        factory = postgres_store_or_skip(opened)
+    factory = store_factory(request.param, tmp_path / "store.sqlite3", opened)
     yield factory
     for store in opened:
         store.close()
