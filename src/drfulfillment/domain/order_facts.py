@@ -10,6 +10,7 @@ precede it, else the event is refused. Closing events wait (:mod:`.waiting`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
@@ -18,7 +19,7 @@ from drfulfillment.domain.errors import ConflictingInput, IllegalTransition
 from drfulfillment.domain.evolve import evolve
 from drfulfillment.domain.inputs import OrderObserved
 from drfulfillment.domain.lifecycles import ORDER
-from drfulfillment.domain.payments import merge_charges
+from drfulfillment.domain.payments import merged_charges
 from drfulfillment.domain.state import (
     IntegrationModel,
     OrderDetails,
@@ -110,52 +111,57 @@ def _merge_lines(
     return state.lines if merged_lines == state.lines else merged_lines
 
 
-def _fully_reported(state: OrderState) -> str | None:
+def _fully_reported(order_id: str, lines: tuple[OrderLine, ...]) -> str | None:
     """Why the order is not yet fully reported to DR, or ``None`` when it is."""
-    for ln in state.lines:
+    for ln in lines:
         if ln.unreported:
-            return f"order {state.order_id} fully reported (line {ln.item_id}: {ln.unreported} of {ln.quantity} units not yet reported)"
+            return f"order {order_id} fully reported (line {ln.item_id}: {ln.unreported} of {ln.quantity} units not yet reported)"
     return None
 
 
 def on_order(
     state: OrderState, inp: OrderObserved, catalog: Mapping[str, bool]
 ) -> Effects:
-    """Merge the order's lines and details; move to its newer status."""
-    state = evolve(
-        state,
-        lines=_merge_lines(state, inp, catalog),
-        details=_merge_details(state.details, inp),
-    )
+    """Merge the order's lines, details and charges; move to its newer status."""
+    changes: dict[str, Any] = {}
+    lines = _merge_lines(state, inp, catalog)
+    if lines is not state.lines:
+        changes["lines"] = lines
+    details = _merge_details(state.details, inp)
+    if details is not state.details:
+        changes["details"] = details
     if inp.order.charges:
-        state = merge_charges(
-            state, inp.order.charges, inp.meta, "data.object.payment.charges"
+        changes["charges"] = merged_charges(
+            state.charges, inp.order.charges, inp.meta, "data.object.payment.charges"
         )
     new = inp.order.state
     stamp = (inp.meta.created_time, inp.meta.id)
-    if new is None:
-        return state, ()
-    if state.status_stamp is not None and stamp <= state.status_stamp:
-        # An older event: its state must be able to precede the current one.
-        if state.status is not None and not ORDER.can_reach(new, state.status):
-            raise IllegalTransition(
-                inp.meta.id,
-                "data.object.state",
-                f"order {state.order_id} is {state.status.value} since a newer event; "
-                f"this older event's {new.value!r} cannot precede it",
+    if new is not None and (state.status_stamp is None or stamp > state.status_stamp):
+        closing = is_closing(inp)
+        if closing and state.model is not IntegrationModel.ORCHESTRATED:
+            why = _fully_reported(state.order_id, lines)
+            if why is not None:
+                raise Wait(why)
+        if state.status is not None:
+            ORDER.check(
+                state.status,
+                new,
+                subject=state.order_id,
+                input_id=inp.meta.id,
+                field="data.object.state",
             )
-        return state, ()
-    closing = is_closing(inp)
-    if closing and state.model is not IntegrationModel.ORCHESTRATED:
-        why = _fully_reported(state)
-        if why is not None:
-            raise Wait(why)
-    if state.status is not None:
-        ORDER.check(
-            state.status,
-            new,
-            subject=state.order_id,
-            input_id=inp.meta.id,
-            field="data.object.state",
+        changes["status"] = new
+        changes["status_stamp"] = stamp
+    elif (
+        new is not None
+        and state.status is not None
+        and not ORDER.can_reach(new, state.status)
+    ):
+        # An older event: its state must be able to precede the current one.
+        raise IllegalTransition(
+            inp.meta.id,
+            "data.object.state",
+            f"order {state.order_id} is {state.status.value} since a newer event; "
+            f"this older event's {new.value!r} cannot precede it",
         )
-    return evolve(state, status=new, status_stamp=stamp), ()
+    return (evolve(state, **changes) if changes else state), ()

@@ -56,6 +56,7 @@ from drfulfillment.domain.waiting import Wait
 __all__ = [
     "capture_failures",
     "merge_charges",
+    "merged_charges",
     "on_charge",
     "on_fulfillment_created",
     "on_refund",
@@ -157,8 +158,18 @@ def merge_charges(
     field: str,
 ) -> OrderState:
     """Merge charges as an event shows them into the order's."""
+    return evolve(state, charges=merged_charges(state.charges, charges, meta, field))
+
+
+def merged_charges(
+    known_charges: tuple[Charge, ...],
+    charges: Sequence[ChargeSnapshot],
+    meta: EventMeta,
+    field: str,
+) -> tuple[Charge, ...]:
+    """The order's charges with ``charges``, as an event shows them, merged in."""
     stamp = (meta.created_time, meta.id)
-    known = {c.id: c for c in state.charges}
+    known = {c.id: c for c in known_charges}
     for i, snap in enumerate(charges):
         where = f"{field}[{i}]" if field.endswith("charges") else field
         old = known.get(snap.id) or Charge(id=snap.id, stamp=stamp)
@@ -217,7 +228,7 @@ def merge_charges(
                 f"{where}.refunds",
             ),
         )
-    return evolve(state, charges=tuple(sorted(known.values(), key=lambda c: c.id)))
+    return tuple(sorted(known.values(), key=lambda c: c.id))
 
 
 def on_charge(state: OrderState, inp: ChargeObserved) -> Effects:
