@@ -1,0 +1,108 @@
+"""Instructions per input, counted by callgrind: a figure the machine's load cannot move.
+
+``python -m benchmarks.instructions [--orders N]`` runs this module under ``valgrind
+--tool=callgrind`` three times on the benchmark mix: once decoding the inputs only, once
+also feeding them to ``Engine.handle``, once to the floor (``benchmarks/floor.py``). The
+differences, over the number of inputs, are the engine's and the floor's instructions per
+input. Timings on a shared machine move with its load; these counts do not (the same
+total twice, seen with the other core busy), so they compare two versions of the code
+fairly. Needs ``valgrind`` on the PATH; each run takes about a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks.mix import EVENTS_PER_ORDER
+
+_COLLECTED = re.compile(r"Collected : (\d+)")
+
+
+def _feed(mode: str, orders: int) -> None:
+    """What one callgrind run executes: decode, then feed ``mode``'s handler."""
+    from benchmarks.floor import Floor
+    from benchmarks.mix import documents
+    from drfulfillment.codecs import parse_input
+    from drfulfillment.domain import Engine
+    from drfulfillment.domain.inputs import Input
+
+    inputs = [parse_input(d) for d in documents(orders)]
+    warm = [parse_input(d) for d in documents(20)]
+    for handler in (Engine().handle, Floor().handle):
+        for inp in warm:
+            handler(inp)
+    handle: Callable[[Input], object]
+    if mode == "engine":
+        handle = Engine().handle
+    elif mode == "floor":
+        handle = Floor().handle
+    else:
+        return
+    for inp in inputs:
+        handle(inp)
+
+
+def _count(mode: str, orders: int) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        run = subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={out}",
+                sys.executable,
+                "-m",
+                "benchmarks.instructions",
+                "--run",
+                mode,
+                "--orders",
+                str(orders),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
+    found = _COLLECTED.search(run.stderr)
+    if found is None:
+        raise RuntimeError(f"callgrind printed no total:\n{run.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Count, print one line per subject."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.instructions", description=__doc__
+    )
+    parser.add_argument("--orders", type=int, default=200, help="orders in the mix")
+    parser.add_argument(
+        "--run", choices=["decode", "engine", "floor"], help=argparse.SUPPRESS
+    )
+    args = parser.parse_args(argv)
+    if args.run:
+        _feed(args.run, args.orders)
+        return 0
+    if shutil.which("valgrind") is None:
+        print(
+            "valgrind is not installed (Debian: apt-get install valgrind)",
+            file=sys.stderr,
+        )
+        return 2
+    inputs = args.orders * EVENTS_PER_ORDER
+    decode = _count("decode", args.orders)
+    for mode, name in (("engine", "Engine.handle"), ("floor", "minimal dict handler")):
+        per = (_count(mode, args.orders) - decode) / inputs
+        print(f"{name}: {per:,.0f} instructions/input ({inputs:,} inputs)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
