@@ -29,11 +29,8 @@ from drfulfillment.domain.errors import (
     QuantityExceeded,
 )
 from drfulfillment.domain.lifecycles import (
-    CancellationStatus,
     FulfillmentOrderStatus,
-    FulfillmentReturnStatus,
     LineItemStatus,
-    ReturnStatus,
     derive_fulfillment_order_status,
 )
 from drfulfillment.domain.state import (
@@ -124,20 +121,17 @@ class _Facts:
                 key = (fo_id, sl.fulfillment_order_item_id)
                 shipped[key] = shipped.get(key, 0) + sl.quantity
                 item_shipped[sl.item_id] = item_shipped.get(sl.item_id, 0) + sl.quantity
+        # The units rules are the records' own (accepted_units, returned_units).
         accepted: dict[tuple[str, str], int] = {}
         for c in state.cancellations:
-            if c.status is CancellationStatus.ACCEPTED:
-                for cl in c.lines:
-                    key = (c.fulfillment_order_id, cl.fulfillment_order_item_id)
-                    units = cl.quantity if cl.accepted is None else cl.accepted
-                    accepted[key] = accepted.get(key, 0) + units
+            for fo_item in {cl.fulfillment_order_item_id for cl in c.lines}:
+                key = (c.fulfillment_order_id, fo_item)
+                accepted[key] = accepted.get(key, 0) + c.accepted_units(fo_item)
         fr_returned: dict[tuple[str, str], int] = {}
         for r in state.fulfillment_returns:
-            if r.status is FulfillmentReturnStatus.ACCEPTED:
-                for rl in r.lines:
-                    key = (r.fulfillment_order_id, rl.line_id)
-                    units = rl.quantity if rl.accepted is None else rl.accepted
-                    fr_returned[key] = fr_returned.get(key, 0) + units
+            for line_id in {rl.line_id for rl in r.lines}:
+                key = (r.fulfillment_order_id, line_id)
+                fr_returned[key] = fr_returned.get(key, 0) + r.returned_units(line_id)
         merchant_shipped: dict[str, int] = {}
         merchant_cancelled: dict[str, int] = {}
         for m in state.reports:
@@ -150,12 +144,10 @@ class _Facts:
                 by_item[u.item_id] = by_item.get(u.item_id, 0) + u.quantity
         item_returned: dict[str, int] = {}
         for t in state.returns:
-            for rl in t.lines:
-                if rl.accepted is not None:
-                    units = rl.accepted
-                else:
-                    units = rl.quantity if t.status is ReturnStatus.ACCEPTED else 0
-                item_returned[rl.line_id] = item_returned.get(rl.line_id, 0) + units
+            for item_id in {rl.line_id for rl in t.lines}:
+                item_returned[item_id] = item_returned.get(
+                    item_id, 0
+                ) + t.returned_units(item_id)
         lines: dict[str, OrderLine] = {}
         for ln in state.lines:
             lines.setdefault(ln.item_id, ln)
