@@ -43,6 +43,7 @@ from drfulfillment.domain.commands import ApiCommand, Command
 from drfulfillment.domain.decide import decide, input_id, is_skipped
 from drfulfillment.domain.engine import route
 from drfulfillment.domain.errors import InputRefused, MalformedInput
+from drfulfillment.domain.inputs import Input
 from drfulfillment.domain.ports import (
     AlreadySettled,
     Change,
@@ -112,8 +113,6 @@ class Worker:
         #: How often :meth:`apply` asks again for an order another worker holds.
         self.hold_poll_seconds = 0.01
         self._owners: dict[str, str] = {}
-        #: Orders held in this pass with an input found waiting (the later are too).
-        self._checked: set[str] = set()
 
     # -- applying --------------------------------------------------------------------
 
@@ -125,7 +124,7 @@ class Worker:
         held: dict[str, None] = {}  # in the order taken
         blocked: set[str] = set()
 
-        def enter(order_id: str, entry: InboxEntry) -> str | None:
+        def enter(order_id: str) -> str | None:
             if order_id in held:
                 return None
             if order_id in blocked or not self.store.hold(order_id):
@@ -135,13 +134,12 @@ class Worker:
             return None
 
         done = 0
-        self._checked.clear()
+        checked: set[str] = set()
         try:
             for entry in entries:
-                if self._apply(entry, enter) != _BUSY:
+                if self._apply(entry, enter, checked) != _BUSY:
                     done += 1
         finally:
-            self._checked.clear()
             if held:
                 self.store.release(*held)
         return done
@@ -151,28 +149,29 @@ class Worker:
         outcome (``applied``, ``parked``, ``refused``, ``duplicate``...)."""
         held: list[str] = []
 
-        def enter(order_id: str, entry: InboxEntry) -> str | None:
+        def enter(order_id: str) -> str | None:
             if order_id not in held:
                 while not self.store.hold(order_id):
                     time.sleep(self.hold_poll_seconds)
                 held.append(order_id)
             return None
 
-        self._checked.clear()
         try:
-            return self._apply(entry, enter)
+            return self._apply(entry, enter, set())
         finally:
-            self._checked.clear()
             if held:
                 self.store.release(*held)
 
     def _apply(
-        self, entry: InboxEntry, enter: Callable[[str, InboxEntry], str | None]
+        self,
+        entry: InboxEntry,
+        enter: Callable[[str], str | None],
+        checked: set[str],
     ) -> str:
-        """Apply ``entry``; ``enter(order, entry)`` is called before deciding for the
-        order and answers ``None`` (go ahead, the order is held) or the outcome.
-        Deciding checks the input is still waiting unless an earlier input of the
-        order was found waiting while held (:attr:`_checked`)."""
+        """Apply ``entry``; ``enter(order)`` is called before deciding for the order
+        and answers ``None`` (go ahead, the order is held) or the outcome. Deciding
+        checks the input is still waiting unless an earlier input of the order was
+        found waiting while held in this pass (``checked``, which it adds to)."""
         try:
             inp = parse_input(entry.body)
         except InputRefused as exc:
@@ -197,10 +196,10 @@ class Worker:
                 if self.store.park(entry.event_id, fo_id):
                     return "parked"
                 continue  # owned meanwhile: route again
-            refused = enter(order_id, entry)
+            refused = enter(order_id)
             if refused is not None:
                 return refused
-            outcome = self._decide(entry, order_id, inp)
+            outcome = self._decide(entry, order_id, inp, checked)
             if outcome is not None:
                 return outcome
         _LOG.warning(
@@ -220,22 +219,24 @@ class Worker:
                 self._owners[fulfillment_order_id] = owner
         return owner
 
-    def _decide(self, entry: InboxEntry, order_id: str, inp: object) -> str | None:
-        if order_id in self._checked:
+    def _decide(
+        self, entry: InboxEntry, order_id: str, inp: Input, checked: set[str]
+    ) -> str | None:
+        if order_id in checked:
             row = self.store.load(order_id)
         else:
             try:
                 row = self.store.load(order_id, entry.event_id)
             except AlreadySettled:
                 return "duplicate"  # applied meanwhile: check the order's next one
-            self._checked.add(order_id)
+            checked.add(order_id)
         state = (
             load_state(row.state)
             if row is not None
             else OrderState(order_id=order_id, model=self.model)
         )
         try:
-            decision = decide(state, inp, catalog=self.catalog)  # type: ignore[arg-type]
+            decision = decide(state, inp, catalog=self.catalog)
         except InputRefused as exc:
             return self._refuse(entry, exc)
         change = Change(
