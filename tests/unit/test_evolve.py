@@ -92,3 +92,31 @@ def test_nested_records() -> None:
         ),
     )
     assert evolve(s, reported=True) == attrs.evolve(s, reported=True)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"fulfilled": 1}, {"cancelled": 2, "fulfilled": 0}, {"quantity": 5}, {}],
+)
+def test_equal_to_attrs_evolve_with_validators(changes: dict[str, Any]) -> None:
+    line = OrderLine(item_id="i", sku_id="s", quantity=3, physical=True, fulfilled=1)
+    mine = evolve(line, **changes)
+    assert mine == attrs.evolve(line, **changes)
+    assert attrs.asdict(mine) == attrs.asdict(attrs.evolve(line, **changes))
+
+
+def test_a_validator_sees_the_changed_value_on_the_new_record() -> None:
+    seen: list[tuple[object, object]] = []
+
+    @attrs.frozen
+    class Probe:
+        a: int = attrs.field(
+            validator=lambda inst, att, value: seen.append((inst.b, value))
+        )
+        b: str = "b"
+
+    probe = Probe(1)
+    seen.clear()
+    copy = evolve(probe, a=2)
+    assert seen == [("b", 2)]
+    assert copy == Probe(2)
