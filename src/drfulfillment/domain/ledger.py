@@ -344,23 +344,45 @@ def outstanding_requested(
 def check_invariants(state: OrderState, input_id: str | None) -> None:
     """Refuse (raise) if ``state`` breaks any quantity invariant."""
     facts = _facts(state)
+    lines = facts.lines
+    ledgers = facts.ledgers
+    # One pass over the fulfillment-order lines: each line's ledger (which refuses an
+    # overflowing line), and per order line the units held, moved and cancelled.
+    per_item: dict[str, int] = {}
+    moved: dict[str, tuple[int, int]] = {}
+    cancelled: dict[str, int] = {}
+    stranger: tuple[FulfillmentOrder, FulfillmentOrderLine] | None = None
     for fo in state.fulfillment_orders:
         for ln in fo.lines:
-            line_ledger(state, fo, ln, input_id=input_id)
+            key = (fo.id, ln.id)
+            known = ledgers.get(key)
+            if known is not None and known[0] is ln:
+                ledger = known[1]
+            else:
+                ledger = _derive(facts, fo, ln, input_id)
+                ledgers[key] = (ln, ledger)
+            item = ln.upstream_id
+            if stranger is None and item not in lines:
+                stranger = (fo, ln)
+            per_item[item] = per_item.get(item, 0) + ln.quantity
+            s, r = moved.get(item, (0, 0))
+            moved[item] = (s + ledger.shipped + ledger.returned, r + ledger.returned)
+            cancelled[item] = cancelled.get(item, 0) + ledger.cancelled
+    # The same sums as ``_moved`` and ``cancelled_by_item`` take, kept for them.
+    if facts.moved is None:
+        facts.moved = moved
+    if facts.cancelled is None:
+        facts.cancelled = cancelled
     if not state.lines:
         return
-    lines = facts.lines
-    per_item: dict[str, int] = {}
-    for fo in state.fulfillment_orders:
-        for ln in fo.lines:
-            if ln.upstream_id not in lines:
-                raise ConflictingInput(
-                    input_id,
-                    None,
-                    f"fulfillment order {fo.id} line {ln.id} names order line "
-                    f"{ln.upstream_id}, which order {state.order_id} does not have",
-                )
-            per_item[ln.upstream_id] = per_item.get(ln.upstream_id, 0) + ln.quantity
+    if stranger is not None:
+        fo, ln = stranger
+        raise ConflictingInput(
+            input_id,
+            None,
+            f"fulfillment order {fo.id} line {ln.id} names order line "
+            f"{ln.upstream_id}, which order {state.order_id} does not have",
+        )
     for item_id, fo_units in per_item.items():
         order_line = lines[item_id]
         if fo_units > order_line.quantity:
@@ -379,20 +401,16 @@ def check_invariants(state: OrderState, input_id: str | None) -> None:
                     f"shipment {s.id} names order line {sl.item_id}, which order "
                     f"{state.order_id} does not have",
                 )
-    by_fulfiller_cancelled = cancelled_by_item(state)
-    moved = _moved(state)
     for order_line in state.lines:
         item = order_line.item_id
         merchant_shipped = facts.merchant_shipped.get(item, 0)
         fulfilled = facts.item_shipped.get(item, 0) + merchant_shipped
-        cancelled = by_fulfiller_cancelled.get(item, 0) + facts.merchant_cancelled.get(
-            item, 0
-        )
-        if fulfilled + cancelled > order_line.quantity:
+        gone = cancelled.get(item, 0) + facts.merchant_cancelled.get(item, 0)
+        if fulfilled + gone > order_line.quantity:
             raise QuantityExceeded(
                 input_id,
                 None,
-                f"order line {item}: {fulfilled} fulfilled + {cancelled} "
+                f"order line {item}: {fulfilled} fulfilled + {gone} "
                 f"cancelled exceed its quantity {order_line.quantity}",
             )
         ever, back = moved.get(item, (0, 0))
@@ -405,7 +423,7 @@ def check_invariants(state: OrderState, input_id: str | None) -> None:
                 f"order line {item}: {returned} returned but only "
                 f"{shipped_ever} fulfilled",
             )
-        if order_line.fulfilled > fulfilled or order_line.cancelled > cancelled:
+        if order_line.fulfilled > fulfilled or order_line.cancelled > gone:
             raise LedgerViolation(
                 input_id,
                 None,
