@@ -17,7 +17,12 @@ from collections.abc import Callable, Iterable, Mapping
 import attrs
 
 from drfulfillment.domain.commands import Command
-from drfulfillment.domain.decide import decide, input_id, is_skipped, named_order
+from drfulfillment.domain.decide import (
+    decide_routed,
+    input_id,
+    is_skipped,
+    named_order,
+)
 from drfulfillment.domain.errors import ConflictingInput, InputRefused, MalformedInput
 from drfulfillment.domain.inputs import (
     BackorderObserved,
@@ -141,7 +146,8 @@ class Engine:
         state = self.orders.get(order_id) or OrderState(
             order_id=order_id, model=self.model
         )
-        decision = decide(state, inp, catalog=self.catalog)
+        # Routed by the order it names, if any: decide's own checks are done.
+        decision = decide_routed(state, inp, self.catalog)
         commands = decision.commands
         released = list(decision.released)
         dropped = list(decision.dropped)

@@ -365,8 +365,11 @@ def check_invariants(state: OrderState, input_id: str | None) -> None:
             if stranger is None and item not in lines:
                 stranger = (fo, ln)
             per_item[item] = per_item.get(item, 0) + ln.quantity
-            s, r = moved.get(item, (0, 0))
-            moved[item] = (s + ledger.shipped + ledger.returned, r + ledger.returned)
+            ever, back = moved.get(item, (0, 0))
+            moved[item] = (
+                ever + ledger.shipped + ledger.returned,
+                back + ledger.returned,
+            )
             cancelled[item] = cancelled.get(item, 0) + ledger.cancelled
     # The same sums as ``_moved`` and ``cancelled_by_item`` take, kept for them.
     if facts.moved is None:

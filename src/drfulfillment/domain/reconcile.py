@@ -54,14 +54,15 @@ def _pick(field: str, *parties: Party | None) -> str | None:
 
 def _create_fulfillment_order(state: OrderState, input_id: str | None) -> Effects:
     d = state.details
-    physical = [ln for ln in state.lines if ln.physical and ln.quantity > 0]
     if (
-        state.model is not IntegrationModel.DISTRIBUTED
-        or state.fulfillment_order_requested
+        state.fulfillment_order_requested
+        or state.model is not IntegrationModel.DISTRIBUTED
         or state.status not in POST_FULFILLMENTS_ALLOWED
         or d is None
-        or not physical
     ):
+        return state, ()
+    physical = [ln for ln in state.lines if ln.physical and ln.quantity > 0]
+    if not physical:
         return state, ()
     missing = [
         name
