@@ -120,3 +120,42 @@ class TestReturnedIsClosing:
         assert [c.get("path") for c in out if "path" in c] == ["/fulfillments"]
         assert engine.orders[order].status is OrderStatus.RETURNED
         assert engine.waiting() == []
+
+
+class TestDetails:
+    """``OrderDetails``: each field is learnt once, from the first event showing it."""
+
+    def test_the_fields_merged_are_the_records_fields_in_order(self) -> None:
+        """``_merge_details`` lists the event's values in the record's field order."""
+        import attrs
+
+        from drfulfillment.domain.order_facts import _DETAIL_FIELDS
+        from drfulfillment.domain.state import OrderDetails
+
+        assert tuple(f.name for f in attrs.fields(OrderDetails)) == _DETAIL_FIELDS
+        assert _DETAIL_FIELDS == (
+            "created_time",
+            "currency",
+            "locale",
+            "checkout_id",
+            "email",
+            "ship_to",
+            "bill_to",
+            "service_level",
+        )
+
+    def test_a_later_event_fills_only_what_was_missing(self) -> None:
+        first = order_event("evt-1", "pending_payment", T1, transitions=())
+        first["data"]["object"].pop("email", None)
+        first["data"]["object"]["locale"] = "en_US"
+        later = order_event("evt-2", "pending_payment", T2, transitions=())
+        later["data"]["object"]["email"] = "later@example.com"
+        later["data"]["object"]["locale"] = "fr_FR"
+        state = decide(fresh(), parse_input(first)).state
+        assert state.details is not None
+        assert state.details.email is None
+        merged = decide(state, parse_input(later)).state.details
+        assert merged is not None
+        assert merged.email == "later@example.com"
+        assert merged.locale == "en_US"
+        assert merged.currency == state.details.currency

@@ -337,7 +337,9 @@ def decide_routed(
     The :class:`~drfulfillment.domain.engine.Engine` routes each input so, and calls
     this to spare the same look twice."""
     iid = input_id(inp)
-    if iid in state.seen or any(w.input_id == iid for w in state.waiting):
+    if iid in state.seen or (
+        state.waiting and any(w.input_id == iid for w in state.waiting)
+    ):
         return Decision(state, outcome="duplicate")
     try:
         new, commands = _apply(state, inp, catalog)
@@ -410,6 +412,8 @@ def _release(
     Each pass applies (or drops) one waiting input or stops, so there are at most as
     many passes as inputs waiting: the loop ends by construction.
     """
+    if not state.waiting:
+        return state, (), (), ()
     commands: tuple[Command, ...] = ()
     released: list[str] = []
     dropped: list[InputRefused] = []

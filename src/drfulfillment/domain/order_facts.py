@@ -9,6 +9,7 @@ precede it, else the event is refused. Closing events wait (:mod:`.waiting`).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,24 +34,40 @@ __all__ = ["on_order"]
 Effects = tuple[OrderState, tuple[Command, ...]]
 
 
+_DETAIL_FIELDS = tuple(f.name for f in attrs.fields(OrderDetails))
+_details_of = operator.attrgetter(*_DETAIL_FIELDS)
+
+
 def _merge_details(old: OrderDetails | None, snap: OrderObserved) -> OrderDetails:
+    """The details known, with the fields they lack filled from the event."""
     o = snap.order
-    new = OrderDetails(
-        created_time=o.created_time,
-        currency=o.currency,
-        locale=o.locale,
-        checkout_id=o.checkout_id,
-        email=o.email,
-        ship_to=o.ship_to,
-        bill_to=o.bill_to,
-        service_level=o.shipping_choice.service_level if o.shipping_choice else None,
+    shown = (
+        o.created_time,
+        o.currency,
+        o.locale,
+        o.checkout_id,
+        o.email,
+        o.ship_to,
+        o.bill_to,
+        o.shipping_choice.service_level if o.shipping_choice else None,
     )
     if old is None:
-        return new
+        return OrderDetails(
+            created_time=shown[0],
+            currency=shown[1],
+            locale=shown[2],
+            checkout_id=shown[3],
+            email=shown[4],
+            ship_to=shown[5],
+            bill_to=shown[6],
+            service_level=shown[7],
+        )
     changes = {
-        f.name: getattr(new, f.name)
-        for f in attrs.fields(OrderDetails)
-        if getattr(old, f.name) is None and getattr(new, f.name) is not None
+        name: value
+        for name, known, value in zip(
+            _DETAIL_FIELDS, _details_of(old), shown, strict=True
+        )
+        if known is None and value is not None
     }
     return evolve(old, **changes) if changes else old
 
