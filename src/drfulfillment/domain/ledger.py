@@ -29,6 +29,7 @@ from drfulfillment.domain.errors import (
     QuantityExceeded,
 )
 from drfulfillment.domain.lifecycles import (
+    CancellationStatus,
     FulfillmentOrderStatus,
     LineItemStatus,
     derive_fulfillment_order_status,
@@ -124,6 +125,8 @@ class _Facts:
         # The units rules are the records' own (accepted_units, returned_units).
         accepted: dict[tuple[str, str], int] = {}
         for c in state.cancellations:
+            if c.status is not CancellationStatus.ACCEPTED:
+                continue  # accepted_units is 0 for every line of it
             for fo_item in {cl.fulfillment_order_item_id for cl in c.lines}:
                 key = (c.fulfillment_order_id, fo_item)
                 accepted[key] = accepted.get(key, 0) + c.accepted_units(fo_item)

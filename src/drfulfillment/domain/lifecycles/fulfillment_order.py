@@ -59,9 +59,17 @@ def derive_fulfillment_order_status(
     lines: Iterable[LineItemStatus],
 ) -> FulfillmentOrderStatus:
     """The FO state implied by its lines' states (see the module docstring)."""
-    states = list(lines)
-    if states and all(s is LineItemStatus.CANCELLED for s in states):
+    seen = False
+    all_cancelled = True
+    shipped = False
+    for s in lines:
+        seen = True
+        if s is not LineItemStatus.CANCELLED:
+            all_cancelled = False
+            if s is LineItemStatus.SHIPPED:
+                shipped = True
+    if seen and all_cancelled:
         return FulfillmentOrderStatus.CANCELLED
-    if any(s is LineItemStatus.SHIPPED for s in states):
+    if shipped:
         return FulfillmentOrderStatus.SHIPPED
     return FulfillmentOrderStatus.PENDING
