@@ -1,9 +1,10 @@
 """The edges' fast paths give exactly what the plain paths give, errors included.
 
-Three fast paths (issue 7): ``orjson`` parsing of bytes with :mod:`json` deciding every
+Four fast paths (issue 7): ``orjson`` parsing of bytes with :mod:`json` deciding every
 text ``orjson`` refuses or could read differently (:mod:`drfulfillment.codecs.fastjson`);
 cattrs structuring without detailed validation, rerun with it only to word an error;
-and money from JSON numbers well inside the bounds. Each is compared here with the
+money from JSON numbers well inside the bounds; and ``POST /fulfillments`` bodies built
+without their absent fields instead of pruned afterwards. Each is compared here with the
 plain path on the same input: same input out, or the same refusal (id, field, reason).
 ``replay``'s freezing of the garbage collector changes none of its output.
 """
@@ -23,11 +24,14 @@ from hypothesis import strategies as st
 from builders import fo_line, fulfillment_order, order_event
 from conftest import DR_PAYLOADS
 from drfulfillment.cli import main as cli_main
-from drfulfillment.codecs import fastjson, parse_input
+from drfulfillment.codecs import fastjson, parse_input, render_request
 from drfulfillment.codecs import json as codec_json
 from drfulfillment.codecs.fastjson import FALLBACK
+from drfulfillment.codecs.requests import _prune
 from drfulfillment.domain import IntegrationModel, MalformedInput
+from drfulfillment.domain.commands import CreateFulfillment
 from drfulfillment.domain.inputs import Input
+from strategies import create_fulfillments
 
 ORDER_ID = "240123450336"
 FO_ID = "1234567"
@@ -286,3 +290,30 @@ class TestReplayFreezes:
         assert len(frozen) == len(lines)
         assert gc.get_freeze_count() == 0
         assert '"command": "CreateFulfillmentOrder"' in plain[1]
+
+
+@given(create_fulfillments())
+def test_fulfillment_bodies_are_the_pruned_full_bodies(
+    command: CreateFulfillment,
+) -> None:
+    """``POST /fulfillments`` bodies, built directly, equal the full body pruned (the
+    way every other request is rendered): same keys, same order, same values."""
+    full = {
+        "orderId": command.order_id,
+        "shipmentId": command.shipment_id,
+        "items": [
+            {
+                "itemId": i.item_id,
+                "quantity": i.quantity,
+                "cancelQuantity": i.cancel_quantity,
+                "shipmentItemId": i.shipment_item_id,
+            }
+            for i in command.items
+        ],
+        "trackingCompany": command.tracking.company,
+        "trackingNumber": command.tracking.number,
+        "trackingUrl": command.tracking.url,
+    }
+    method, path, body = render_request(command)
+    assert (method, path) == ("POST", "/fulfillments")
+    assert json.dumps(body) == json.dumps(_prune(full))

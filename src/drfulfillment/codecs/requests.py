@@ -24,7 +24,7 @@ from drfulfillment.domain.commands import (
     CreateReturn,
     UpdateReturn,
 )
-from drfulfillment.domain.inputs import Party, RequestedUnits, Tracking
+from drfulfillment.domain.inputs import Party, RequestedUnits
 
 __all__ = ["command_json", "render_request"]
 
@@ -54,12 +54,35 @@ def _party(party: Party) -> dict[str, Any]:
     return result
 
 
-def _tracking(tracking: Tracking) -> dict[str, Any]:
-    return {
-        "trackingCompany": tracking.company,
-        "trackingNumber": tracking.number,
-        "trackingUrl": tracking.url,
-    }
+def _put(body: dict[str, Any], name: str, value: Any) -> None:
+    if value is not None:
+        body[name] = value
+
+
+def _fulfillment_body(command: CreateFulfillment) -> dict[str, Any]:
+    """The body of ``POST /fulfillments``, built without its absent fields.
+
+    The most frequent request, so built directly rather than pruned afterwards: the
+    same keys in the same order as pruning the full body gives (a property test holds
+    it to that).
+    """
+    body: dict[str, Any] = {}
+    _put(body, "orderId", command.order_id)
+    _put(body, "shipmentId", command.shipment_id)
+    items = []
+    for i in command.items:
+        item: dict[str, Any] = {}
+        _put(item, "itemId", i.item_id)
+        _put(item, "quantity", i.quantity)
+        _put(item, "cancelQuantity", i.cancel_quantity)
+        _put(item, "shipmentItemId", i.shipment_item_id)
+        items.append(item)
+    body["items"] = items
+    tracking = command.tracking
+    _put(body, "trackingCompany", tracking.company)
+    _put(body, "trackingNumber", tracking.number)
+    _put(body, "trackingUrl", tracking.url)
+    return body
 
 
 def render_request(command: ApiCommand) -> tuple[str, str, dict[str, Any]]:
@@ -94,21 +117,7 @@ def render_request(command: ApiCommand) -> tuple[str, str, dict[str, Any]]:
             }
             return "POST", "/fulfillment-orders", _prune(body)
         case CreateFulfillment():
-            body = {
-                "orderId": command.order_id,
-                "shipmentId": command.shipment_id,
-                "items": [
-                    {
-                        "itemId": i.item_id,
-                        "quantity": i.quantity,
-                        "cancelQuantity": i.cancel_quantity,
-                        "shipmentItemId": i.shipment_item_id,
-                    }
-                    for i in command.items
-                ],
-                **_tracking(command.tracking),
-            }
-            return "POST", "/fulfillments", _prune(body)
+            return "POST", "/fulfillments", _fulfillment_body(command)
         case CreateFulfillmentCancellation():
             body = {
                 "fulfillmentOrderId": command.fulfillment_order_id,
