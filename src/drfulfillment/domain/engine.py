@@ -148,6 +148,16 @@ class Engine:
         )
         # Routed by the order it names, if any: decide's own checks are done.
         decision = decide_routed(state, inp, self.catalog)
+        if decision.state.fulfillment_orders is state.fulfillment_orders:
+            # No fulfillment order became known: nothing to index or release.
+            self.orders[order_id] = decision.state
+            return Outcome(
+                decision.commands,
+                decision.outcome,
+                order_id,
+                decision.released,
+                decision.dropped,
+            )
         commands = decision.commands
         released = list(decision.released)
         dropped = list(decision.dropped)
