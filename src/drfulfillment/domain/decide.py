@@ -247,22 +247,20 @@ def _check_and_notify(
             else {}
         )
         if before is not None:
-            FULFILLMENT_ORDER.check(
-                derive_fulfillment_order_status(b.status for b in then.values()),
-                derive_fulfillment_order_status(b.status for b in now),
-                subject=fo.id,
-                input_id=iid,
-            )
+            fo_was = derive_fulfillment_order_status(b.status for b in then.values())
+            fo_now = derive_fulfillment_order_status(b.status for b in now)
+            if fo_was is not fo_now:  # staying put is always allowed
+                FULFILLMENT_ORDER.check(fo_was, fo_now, subject=fo.id, input_id=iid)
         for ln, ledger in zip(fo.lines, now, strict=True):
             was = then.get(ln.id)
+            earlier = 0
             if was is not None:
-                LINE_ITEM.check(
-                    was.status,
-                    ledger.status,
-                    subject=f"{fo.id}/{ln.id}",
-                    input_id=iid,
-                )
-            earlier = was.cancelled if was is not None else 0
+                earlier = was.cancelled
+                line_was, line_now = was.status, ledger.status
+                if line_was is not line_now:
+                    LINE_ITEM.check(
+                        line_was, line_now, subject=f"{fo.id}/{ln.id}", input_id=iid
+                    )
             if ledger.cancelled > earlier:
                 key = (fo.id, ln.id)
                 cancelled.append((key, ln.upstream_id, earlier, ledger.cancelled))
