@@ -53,9 +53,9 @@ transition of the new state against the old, and works out what DR is owed; the 
 routing and deduplication. Those checks are what refuses a bad input before any money moves,
 so they run on every input that changes units, but they are not what keeps the engine far
 from the floor: with the invariant checks and the old state's ledgers taken out (an unsafe
-build, made only to measure), the engine still ran 337k instructions per input against 395k
-with them (callgrind, 100 orders). The cost is spread over merging, deriving and reporting,
-each a few percent; the changelog lists each optimisation with its before-and-after figures.
+build, made only to measure, at 395k instructions per input), the engine still ran 337k
+(callgrind, 100 orders). The cost is spread over merging, deriving and reporting, each a
+few percent; the changelog lists each optimisation with its before-and-after figures.
 Meeting the 3x target would take a different data model (bucket counters kept on the records
 as inputs arrive, instead of sums derived per input) or a compiled core; mypyc cannot
 compile the domain as it is (it rejects the attrs records' `attrs.field` class attributes at
