@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import core, replay, stores
+from benchmarks import core, instructions, replay, stores
 from benchmarks.timing import Row, table
 
 #: The explanation written under the table (``--write``).
@@ -63,7 +63,9 @@ import). Turning the cyclic garbage collector off moved decide by about 5 %.
 
 Timings on a shared machine move with its load. `python -m benchmarks.instructions` counts
 instructions per input for the engine and the floor with callgrind (needs valgrind; about
-three minutes), a figure the load cannot move, for comparing two versions of the code.
+three minutes), a figure the load cannot move, for comparing two versions of the code. The
+full run adds that count as the row "1. decide only (instructions)" when valgrind is
+installed.
 """
 
 
@@ -112,6 +114,14 @@ def main(argv: list[str] | None = None) -> int:
                 ),
             ),
         ]
+        if instructions.available() and not args.quick:
+            steps.insert(
+                1,
+                (
+                    "decide only, in instructions (callgrind)",
+                    lambda: [instructions.decide_row(200)],
+                ),
+            )
         for name, run in steps:
             print(f"running {name} ...", file=sys.stderr, flush=True)
             rows += run()

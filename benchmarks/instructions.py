@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.mix import EVENTS_PER_ORDER
+from benchmarks.timing import Row
 
 _COLLECTED = re.compile(r"Collected : (\d+)")
 
@@ -90,18 +91,47 @@ def main(argv: list[str] | None = None) -> int:
     if args.run:
         _feed(args.run, args.orders)
         return 0
-    if shutil.which("valgrind") is None:
+    if not available():
         print(
             "valgrind is not installed (Debian: apt-get install valgrind)",
             file=sys.stderr,
         )
         return 2
     inputs = args.orders * EVENTS_PER_ORDER
-    decode = _count("decode", args.orders)
-    for mode, name in (("engine", "Engine.handle"), ("floor", "minimal dict handler")):
-        per = (_count(mode, args.orders) - decode) / inputs
+    engine, floor = per_input(args.orders)
+    for name, per in (("Engine.handle", engine), ("minimal dict handler", floor)):
         print(f"{name}: {per:,.0f} instructions/input ({inputs:,} inputs)")
     return 0
+
+
+def per_input(orders: int) -> tuple[float, float]:
+    """``(engine, floor)`` instructions per input on ``orders`` orders of the mix."""
+    inputs = orders * EVENTS_PER_ORDER
+    decode = _count("decode", orders)
+    return (
+        (_count("engine", orders) - decode) / inputs,
+        (_count("floor", orders) - decode) / inputs,
+    )
+
+
+def available() -> bool:
+    """Whether valgrind is on the PATH."""
+    return shutil.which("valgrind") is not None
+
+
+def decide_row(orders: int) -> Row:
+    """Benchmark 1 counted in instructions: the engine's over the floor's."""
+    engine, floor = per_input(orders)
+    ratio = engine / floor
+    return Row(
+        "1. decide only (instructions)",
+        f"Engine.handle: {engine:,.0f} instructions/input",
+        f"minimal dict handler: {floor:,.0f} instructions/input",
+        ratio,
+        "≤ 3x",
+        ratio <= 3,
+        f"callgrind, {orders * EVENTS_PER_ORDER:,} inputs; load-independent",
+    )
 
 
 if __name__ == "__main__":
