@@ -317,14 +317,15 @@ def decide(
     """
     if is_skipped(inp):
         return Decision(state, outcome="skipped")
+    iid = input_id(inp)
+    if _is_duplicate(state, iid):
+        return Decision(state, outcome="duplicate")
     named = named_order(inp)
     if named is not None and named[0] != state.order_id:
         raise ConflictingInput(
-            input_id(inp),
-            named[1],
-            f"belongs to order {named[0]}, not to order {state.order_id}",
+            iid, named[1], f"belongs to order {named[0]}, not to order {state.order_id}"
         )
-    return decide_routed(state, inp, catalog or {})
+    return _decide_new(state, inp, iid, catalog or {})
 
 
 def decide_routed(
@@ -335,10 +336,22 @@ def decide_routed(
     The :class:`~drfulfillment.domain.engine.Engine` routes each input so, and calls
     this to spare the same look twice."""
     iid = input_id(inp)
-    if iid in state.seen or (
-        state.waiting and any(w.input_id == iid for w in state.waiting)
-    ):
+    if _is_duplicate(state, iid):
         return Decision(state, outcome="duplicate")
+    return _decide_new(state, inp, iid, catalog)
+
+
+def _is_duplicate(state: OrderState, iid: str) -> bool:
+    """Whether the input ``iid`` was applied to ``state`` or waits in it."""
+    return iid in state.seen or bool(
+        state.waiting and any(w.input_id == iid for w in state.waiting)
+    )
+
+
+def _decide_new(
+    state: OrderState, inp: Input, iid: str, catalog: Mapping[str, bool]
+) -> Decision:
+    """:func:`decide` for an input the order has not seen."""
     try:
         new, commands = _apply(state, inp, catalog)
     except Wait as wait:
