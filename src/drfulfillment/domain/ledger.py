@@ -29,7 +29,6 @@ from drfulfillment.domain.errors import (
     QuantityExceeded,
 )
 from drfulfillment.domain.lifecycles import (
-    CancellationStatus,
     FulfillmentOrderStatus,
     LineItemStatus,
     derive_fulfillment_order_status,
@@ -37,10 +36,10 @@ from drfulfillment.domain.lifecycles import (
 from drfulfillment.domain.state import (
     FulfillmentOrder,
     FulfillmentOrderLine,
-    OrderLine,
     OrderState,
     ReportKind,
 )
+from drfulfillment.domain.sums import Facts, facts_of
 
 __all__ = [
     "LineLedger",
@@ -88,142 +87,18 @@ class LineLedger:
         return LineItemStatus.PENDING
 
 
-class _Facts:
-    """Sums of one state's facts, keyed for the ledgers: built in one pass per state.
-
-    Per fulfillment-order line ``(fo id, line id)``: units in known shipments, units
-    accepted by fulfillment cancellations, units accepted back by fulfillment returns.
-    Per order line: units in known shipments, merchant reports by kind, units accepted
-    back by third-party returns. ``ledgers`` holds the line ledgers already derived;
-    ``moved`` and ``cancelled`` the per-order-line sums over fulfillment-order lines,
-    once asked for.
-    """
-
-    __slots__ = (
-        "accepted",
-        "cancelled",
-        "fr_returned",
-        "item_returned",
-        "item_shipped",
-        "ledgers",
-        "lines",
-        "merchant_cancelled",
-        "merchant_shipped",
-        "moved",
-        "shipped",
-    )
-
-    def __init__(self, state: OrderState) -> None:
-        shipped: dict[tuple[str, str], int] = {}
-        item_shipped: dict[str, int] = {}
-        for s in state.shipments:
-            fo_id = s.fulfillment_order_id
-            for sl in s.lines:
-                key = (fo_id, sl.fulfillment_order_item_id)
-                shipped[key] = shipped.get(key, 0) + sl.quantity
-                item_shipped[sl.item_id] = item_shipped.get(sl.item_id, 0) + sl.quantity
-        # The units rules are the records' own (accepted_units, returned_units).
-        accepted: dict[tuple[str, str], int] = {}
-        for c in state.cancellations:
-            if c.status is not CancellationStatus.ACCEPTED:
-                continue  # accepted_units is 0 for every line of it
-            for fo_item in {cl.fulfillment_order_item_id for cl in c.lines}:
-                key = (c.fulfillment_order_id, fo_item)
-                accepted[key] = accepted.get(key, 0) + c.accepted_units(fo_item)
-        fr_returned: dict[tuple[str, str], int] = {}
-        for r in state.fulfillment_returns:
-            for line_id in {rl.line_id for rl in r.lines}:
-                key = (r.fulfillment_order_id, line_id)
-                fr_returned[key] = fr_returned.get(key, 0) + r.returned_units(line_id)
-        merchant_shipped: dict[str, int] = {}
-        merchant_cancelled: dict[str, int] = {}
-        for m in state.reports:
-            by_item = (
-                merchant_shipped
-                if m.kind is ReportKind.SHIPMENT
-                else merchant_cancelled
-            )
-            for u in m.items:
-                by_item[u.item_id] = by_item.get(u.item_id, 0) + u.quantity
-        item_returned: dict[str, int] = {}
-        for t in state.returns:
-            for item_id in {rl.line_id for rl in t.lines}:
-                item_returned[item_id] = item_returned.get(
-                    item_id, 0
-                ) + t.returned_units(item_id)
-        lines: dict[str, OrderLine] = {}
-        for ln in state.lines:
-            lines.setdefault(ln.item_id, ln)
-        self.shipped = shipped
-        self.item_shipped = item_shipped
-        self.accepted = accepted
-        self.fr_returned = fr_returned
-        self.merchant_shipped = merchant_shipped
-        self.merchant_cancelled = merchant_cancelled
-        self.item_returned = item_returned
-        self.lines = lines
-        self.ledgers: dict[tuple[str, str], tuple[object, LineLedger]] = {}
-        self.moved: dict[str, tuple[int, int]] | None = None
-        self.cancelled: dict[str, int] | None = None
-
-
-#: ``id(state) -> (state, facts)``: sums already taken for a state. Deciding one input
-#: derives the same ledgers many times (invariants, lifecycle checks, notifications,
-#: what is owed) from a handful of frozen states; this memo sums each state's facts
-#: once. Keyed by identity and checked against the state it holds (so an id is never
-#: reused while its entry lives); bounded; only successful derivations are kept. It
-#: changes no result: every function here is a pure function of its arguments.
-_MEMO: dict[int, tuple[OrderState, _Facts]] = {}
-_MEMO_SIZE = 32
-
-
-#: The state whose facts were summed last, and its facts: the state an input changes
-#: and the state it becomes often share every record the facts sum (a cancellation
-#: request, a charge event), and then share their facts too.
-_LAST: list[tuple[OrderState, _Facts]] = []
-
-
-def _same_facts(a: OrderState, b: OrderState) -> bool:
-    """Whether ``a`` and ``b`` hold the very records (not just equal ones) that
-    :class:`_Facts` sums and the ledgers read: then their facts are the same."""
-    return (
-        a.lines is b.lines
-        and a.fulfillment_orders is b.fulfillment_orders
-        and a.shipments is b.shipments
-        and a.cancellations is b.cancellations
-        and a.fulfillment_returns is b.fulfillment_returns
-        and a.reports is b.reports
-        and a.returns is b.returns
-    )
-
-
-def _facts(state: OrderState) -> _Facts:
-    hit = _MEMO.get(id(state))
-    if hit is not None and hit[0] is state:
-        return hit[1]
-    if len(_MEMO) >= _MEMO_SIZE:
-        _MEMO.clear()
-    if _LAST and _same_facts(_LAST[0][0], state):
-        facts = _LAST[0][1]
-    else:
-        facts = _Facts(state)
-        _LAST[:] = [(state, facts)]
-    _MEMO[id(state)] = (state, facts)
-    return facts
-
-
 def ever_shipped(
     state: OrderState, fo: FulfillmentOrder, line: FulfillmentOrderLine
 ) -> int:
     """Units of the FO line that ever shipped (returned ones included)."""
-    return max(_facts(state).shipped.get((fo.id, line.id), 0), line.seen_shipped)
+    return max(facts_of(state).shipped.get((fo.id, line.id), 0), line.seen_shipped)
 
 
 def returned_units(
     state: OrderState, fo: FulfillmentOrder, line: FulfillmentOrderLine
 ) -> int:
     """Units of the FO line back at the warehouse: the most DR showed or accepted."""
-    return max(line.seen_returned, _facts(state).fr_returned.get((fo.id, line.id), 0))
+    return max(line.seen_returned, facts_of(state).fr_returned.get((fo.id, line.id), 0))
 
 
 def line_ledger(
@@ -234,7 +109,7 @@ def line_ledger(
     input_id: str | None = None,
 ) -> LineLedger:
     """Derive the buckets of ``line``; refuse facts that overflow its quantity."""
-    facts = _facts(state)
+    facts = facts_of(state)
     key = (fo.id, line.id)
     known = facts.ledgers.get(key)
     if known is not None and known[0] is line:
@@ -245,7 +120,7 @@ def line_ledger(
 
 
 def _derive(
-    facts: _Facts,
+    facts: Facts,
     fo: FulfillmentOrder,
     line: FulfillmentOrderLine,
     input_id: str | None,
@@ -295,7 +170,7 @@ def _derive(
 
 def _moved(state: OrderState) -> dict[str, tuple[int, int]]:
     """Per order line, over its fulfillment-order lines: ``(ever shipped, returned)``."""
-    facts = _facts(state)
+    facts = facts_of(state)
     if facts.moved is not None:
         return facts.moved
     moved: dict[str, tuple[int, int]] = {}
@@ -314,7 +189,7 @@ def _moved(state: OrderState) -> dict[str, tuple[int, int]]:
 def cancelled_by_item(state: OrderState) -> dict[str, int]:
     """Per order line: units cancelled over its fulfillment-order lines' ledgers
     (the mapping is shared: do not change it)."""
-    facts = _facts(state)
+    facts = facts_of(state)
     if facts.cancelled is not None:
         return facts.cancelled
     cancelled: dict[str, int] = {}
@@ -342,13 +217,13 @@ def known_cancelled(state: OrderState, item_id: str) -> int:
 
 def known_fulfilled(state: OrderState, item_id: str) -> int:
     """Units of order line ``item_id`` known shipped: by DR shipments and merchant reports."""
-    facts = _facts(state)
+    facts = facts_of(state)
     return facts.item_shipped.get(item_id, 0) + facts.merchant_shipped.get(item_id, 0)
 
 
 def reported_by_merchant(state: OrderState, item_id: str, kind: ReportKind) -> int:
     """Units of order line ``item_id`` in the merchant's reports of ``kind``."""
-    facts = _facts(state)
+    facts = facts_of(state)
     by_item = (
         facts.merchant_shipped
         if kind is ReportKind.SHIPMENT
@@ -383,7 +258,7 @@ def outstanding_requested(
 
 def check_invariants(state: OrderState, input_id: str | None) -> None:
     """Refuse (raise) if ``state`` breaks any quantity invariant."""
-    facts = _facts(state)
+    facts = facts_of(state)
     lines = facts.lines
     ledgers = facts.ledgers
     # One pass over the fulfillment-order lines: each line's ledger (which refuses an
@@ -478,13 +353,13 @@ def ever_fulfilled(state: OrderState, item_id: str) -> int:
     """Units of order line ``item_id`` that ever shipped: per FO line the most any
     shipment or snapshot showed, plus what the merchant reported shipped."""
     by_fulfiller = _moved(state).get(item_id, (0, 0))[0]
-    return by_fulfiller + _facts(state).merchant_shipped.get(item_id, 0)
+    return by_fulfiller + facts_of(state).merchant_shipped.get(item_id, 0)
 
 
 def known_returned(state: OrderState, item_id: str) -> int:
     """Units of order line ``item_id`` accepted back, by any kind of return."""
     by_fulfiller = _moved(state).get(item_id, (0, 0))[1]
-    return by_fulfiller + _facts(state).item_returned.get(item_id, 0)
+    return by_fulfiller + facts_of(state).item_returned.get(item_id, 0)
 
 
 def remaining(state: OrderState, item_id: str) -> int:
