@@ -120,3 +120,22 @@ def test_a_validator_sees_the_changed_value_on_the_new_record() -> None:
     copy = evolve(probe, a=2)
     assert seen == [("b", 2)]
     assert copy == Probe(2)
+
+
+def test_every_validator_runs_as_in_attrs_evolve() -> None:
+    """A validator of an unchanged field that reads a changed one still refuses."""
+
+    def within_limit(inst: Any, att: Any, value: int) -> None:
+        if value > inst.limit:
+            raise ValueError(f"{att.name} over limit")
+
+    @attrs.frozen
+    class Bounded:
+        used: int = attrs.field(validator=within_limit)
+        limit: int = 5
+
+    record = Bounded(3)
+    with pytest.raises(ValueError, match="used over limit"):
+        attrs.evolve(record, limit=2)
+    with pytest.raises(ValueError, match="used over limit"):
+        evolve(record, limit=2)

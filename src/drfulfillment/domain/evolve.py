@@ -5,10 +5,10 @@ deciding one input evolves its order state several times, and that was a fifth o
 decide's time. For a slotted class whose fields have no converter and which has no
 post-init hook, this builds (once per class and set of changed fields, as attrs builds
 ``__init__``) a function that sets every slot in straight-line code, taking the
-unchanged values from the original, then runs the validators of the changed fields
-(the unchanged values passed theirs when the original was built). Anything else goes
-to ``attrs.evolve``. The result is equal, field for field, to ``attrs.evolve``'s, and a
-changed value a validator refuses raises as it would there (tests hold it to both).
+unchanged values from the original, then runs every field's validator, as
+``attrs.evolve`` does through ``__init__``. Anything else goes to ``attrs.evolve``. The
+result is equal, field for field, to ``attrs.evolve``'s, and a value a validator
+refuses raises as it would there (tests hold it to both).
 """
 
 from __future__ import annotations
@@ -55,16 +55,20 @@ def _copier(cls: type, changed: tuple[str, ...]) -> _Copier | None:
     # Names are the class's own attrs field names (identifiers), never caller text.
     namespace: dict[str, Any] = {"_cls": cls, "_new": object.__new__}
     body = ["    o = _new(_cls)"]
-    for k, name in enumerate(names):
+    values = [
+        f"_v{changed.index(name)}" if name in changed else f"inst.{name}"
+        for name in names
+    ]
+    for k, (name, value) in enumerate(zip(names, values, strict=True)):
         namespace[f"_set{k}"] = getattr(cls, name).__set__
-        value = f"_v{changed.index(name)}" if name in changed else f"inst.{name}"
         body.append(f"    _set{k}(o, {value})")
-    for j, name in enumerate(changed):
-        field = fields[names.index(name)]
+    # Every validator runs, once all fields are set, as in attrs' own __init__: one
+    # may read other fields than its own.
+    for k, (field, value) in enumerate(zip(fields, values, strict=True)):
         if field.validator is not None:
-            namespace[f"_check{j}"] = field.validator
-            namespace[f"_field{j}"] = field
-            body.append(f"    _check{j}(o, _field{j}, _v{j})")
+            namespace[f"_check{k}"] = field.validator
+            namespace[f"_field{k}"] = field
+            body.append(f"    _check{k}(o, _field{k}, {value})")
     params = "".join(f", _v{j}" for j in range(len(changed)))
     source = f"def copy(inst{params}):\n" + "\n".join(body) + "\n    return o\n"
     exec(compile(source, f"<evolve {cls.__qualname__}>", "exec"), namespace)  # noqa: S102
