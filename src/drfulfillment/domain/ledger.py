@@ -260,7 +260,6 @@ def check_invariants(state: OrderState, input_id: str | None) -> None:
     """Refuse (raise) if ``state`` breaks any quantity invariant."""
     facts = facts_of(state)
     lines = facts.lines
-    ledgers = facts.ledgers
     # One pass over the fulfillment-order lines: each line's ledger (which refuses an
     # overflowing line), and per order line the units held, moved and cancelled.
     per_item: dict[str, int] = {}
@@ -269,13 +268,7 @@ def check_invariants(state: OrderState, input_id: str | None) -> None:
     stranger: tuple[FulfillmentOrder, FulfillmentOrderLine] | None = None
     for fo in state.fulfillment_orders:
         for ln in fo.lines:
-            key = (fo.id, ln.id)
-            known = ledgers.get(key)
-            if known is not None and known[0] is ln:
-                ledger = known[1]
-            else:
-                ledger = _derive(facts, fo, ln, input_id)
-                ledgers[key] = (ln, ledger)
+            ledger = line_ledger(state, fo, ln, input_id=input_id)
             item = ln.upstream_id
             if stranger is None and item not in lines:
                 stranger = (fo, ln)

@@ -36,12 +36,13 @@ Effects = tuple[OrderState, tuple[Command, ...]]
 
 _DETAIL_FIELDS = tuple(f.name for f in attrs.fields(OrderDetails))
 _details_of = operator.attrgetter(*_DETAIL_FIELDS)
+_NO_DETAILS = OrderDetails()
 
 
 def _merge_details(old: OrderDetails | None, snap: OrderObserved) -> OrderDetails:
     """The details known, with the fields they lack filled from the event."""
     o = snap.order
-    shown = (
+    shown = (  # in the order of OrderDetails' fields
         o.created_time,
         o.currency,
         o.locale,
@@ -51,25 +52,15 @@ def _merge_details(old: OrderDetails | None, snap: OrderObserved) -> OrderDetail
         o.bill_to,
         o.shipping_choice.service_level if o.shipping_choice else None,
     )
-    if old is None:
-        return OrderDetails(
-            created_time=shown[0],
-            currency=shown[1],
-            locale=shown[2],
-            checkout_id=shown[3],
-            email=shown[4],
-            ship_to=shown[5],
-            bill_to=shown[6],
-            service_level=shown[7],
-        )
+    known = old if old is not None else _NO_DETAILS
     changes = {
         name: value
-        for name, known, value in zip(
-            _DETAIL_FIELDS, _details_of(old), shown, strict=True
+        for name, was, value in zip(
+            _DETAIL_FIELDS, _details_of(known), shown, strict=True
         )
-        if known is None and value is not None
+        if was is None and value is not None
     }
-    return evolve(old, **changes) if changes else old
+    return evolve(known, **changes) if changes else known
 
 
 def _merge_lines(

@@ -109,36 +109,13 @@ _MEMO: dict[int, tuple[OrderState, Facts]] = {}
 _MEMO_SIZE = 32
 
 
-#: The state whose facts were summed last, and its facts: the state an input changes
-#: and the state it becomes often share every record the facts sum (a cancellation
-#: request, a charge event), and then share their facts too.
-_LAST: list[tuple[OrderState, Facts]] = []
-
-
-def _same_facts(a: OrderState, b: OrderState) -> bool:
-    """Whether ``a`` and ``b`` hold the very records (not just equal ones) that
-    :class:`Facts` sums and the ledgers read: then their facts are the same."""
-    return (
-        a.lines is b.lines
-        and a.fulfillment_orders is b.fulfillment_orders
-        and a.shipments is b.shipments
-        and a.cancellations is b.cancellations
-        and a.fulfillment_returns is b.fulfillment_returns
-        and a.reports is b.reports
-        and a.returns is b.returns
-    )
-
-
 def facts_of(state: OrderState) -> Facts:
+    """The facts of ``state``, summed the first time they are asked for."""
     hit = _MEMO.get(id(state))
     if hit is not None and hit[0] is state:
         return hit[1]
     if len(_MEMO) >= _MEMO_SIZE:
         _MEMO.clear()
-    if _LAST and _same_facts(_LAST[0][0], state):
-        facts = _LAST[0][1]
-    else:
-        facts = Facts(state)
-        _LAST[:] = [(state, facts)]
+    facts = Facts(state)
     _MEMO[id(state)] = (state, facts)
     return facts
