@@ -130,15 +130,21 @@ def memory(orders: int) -> Row:
 
     Inputs are decoded from JSON bytes inside the measured block and dropped after
     use, as a replay or a webhook handler does: what the records keep of them (ids,
-    addresses, amounts) counts, and nothing else does.
+    addresses, amounts) counts, and nothing else does. The engine holds each settled
+    order packed (``drfulfillment.domain.packing``); the detail also gives what the
+    same orders hold as records (``Engine(pack_when=None)``), as an order still in
+    progress does.
     """
     lines = lines_of(orders)
 
-    def engine() -> object:
-        e = Engine()
-        for body in lines:
-            e.handle(parse_input(body))
-        return e
+    def engine(pack: bool) -> Callable[[], object]:
+        def build() -> object:
+            e = Engine() if pack else Engine(pack_when=None)
+            for body in lines:
+                e.handle(parse_input(body))
+            return e
+
+        return build
 
     def floor() -> object:
         f = Floor()
@@ -146,7 +152,8 @@ def memory(orders: int) -> Row:
             f.handle(parse_input(body))
         return f
 
-    engine_b, _ = _held(engine)
+    engine_b, _ = _held(engine(True))
+    records_b, _ = _held(engine(False))
     floor_b, _ = _held(floor)
     per, per_floor = engine_b / orders, floor_b / orders
     million_gb = per * 1_000_000 / 1e9
@@ -156,6 +163,7 @@ def memory(orders: int) -> Row:
         f"minimal records: {per_floor:,.0f} B/order",
         per / per_floor,
         "≤ 2 KB/order; 1M orders in 2 GB",
-        per <= 2048,
-        f"{orders:,} orders x 3 lines, {EVENTS_PER_ORDER} inputs each",
+        per <= 2048 and million_gb <= 2,
+        f"{orders:,} orders x 3 lines, {EVENTS_PER_ORDER} inputs each; settled orders"
+        f" packed (as records: {records_b / orders:,.0f} B/order)",
     )

@@ -18,6 +18,7 @@ DOMAIN = PACKAGE / "domain"
 CODECS = PACKAGE / "codecs"
 
 #: Top-level modules the domain may import: pure stdlib, attrs, transitions (and itself).
+#: ``marshal`` and ``zlib`` pack settled orders in memory (:mod:`.packing`): computation only.
 ALLOWED_IN_DOMAIN = frozenset(
     {
         "__future__",
@@ -30,12 +31,14 @@ ALLOWED_IN_DOMAIN = frozenset(
         "fractions",
         "functools",
         "itertools",
+        "marshal",
         "math",
         "numbers",
         "operator",
         "re",
         "types",
         "typing",
+        "zlib",
         "attr",
         "attrs",
         "transitions",

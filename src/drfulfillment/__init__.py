@@ -29,6 +29,7 @@ from drfulfillment.domain import (
     CreateReturn,
     Decision,
     Engine,
+    EngineOrders,
     EventMeta,
     FulfillmentItem,
     FulfillmentObserved,
@@ -79,6 +80,7 @@ from drfulfillment.domain import (
     line_ledger,
     named_order,
     reconciliation,
+    settled,
 )
 
 __version__ = "0.1.0"
@@ -107,6 +109,7 @@ __all__ = [
     "CreateReturn",
     "Decision",
     "Engine",
+    "EngineOrders",
     "EventMeta",
     "FulfillmentItem",
     "FulfillmentObserved",
@@ -158,4 +161,5 @@ __all__ = [
     "line_ledger",
     "named_order",
     "reconciliation",
+    "settled",
 ]

@@ -21,7 +21,12 @@ from drfulfillment.domain.commands import (
     UpdateReturn,
 )
 from drfulfillment.domain.decide import Decision, decide, input_id, named_order
-from drfulfillment.domain.engine import Engine, Outcome, fulfillment_order_of
+from drfulfillment.domain.engine import (
+    Engine,
+    EngineOrders,
+    Outcome,
+    fulfillment_order_of,
+)
 from drfulfillment.domain.errors import (
     ConflictingInput,
     IllegalTransition,
@@ -75,6 +80,7 @@ from drfulfillment.domain.money import (
     Reconciliation,
     reconciliation,
 )
+from drfulfillment.domain.packing import settled
 from drfulfillment.domain.state import IntegrationModel, OrderState
 
 __all__ = [
@@ -101,6 +107,7 @@ __all__ = [
     "CreateReturn",
     "Decision",
     "Engine",
+    "EngineOrders",
     "EventMeta",
     "FulfillmentItem",
     "FulfillmentObserved",
@@ -151,4 +158,5 @@ __all__ = [
     "line_ledger",
     "named_order",
     "reconciliation",
+    "settled",
 ]

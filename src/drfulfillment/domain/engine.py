@@ -7,12 +7,17 @@ event may name only its fulfillment order), and keeps events for fulfillment ord
 does not know yet until they become known. It does no I/O; each :meth:`Engine.handle`
 either applies completely or raises :class:`InputRefused` and changes nothing.
 
-Stores (a later issue) persist ``OrderState`` per order and call :func:`decide` directly.
+EngineOrders that have settled (by default: complete or cancelled, nothing waiting) are held
+packed (:mod:`.packing`), about a tenth of their size as records; the next input for one
+unpacks it first, so packing never changes a decision. :attr:`Engine.orders` reads
+either kind.
+
+Stores persist ``OrderState`` per order and call :func:`decide` directly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import attrs
 
@@ -35,9 +40,10 @@ from drfulfillment.domain.inputs import (
     RefundObserved,
     ShipmentObserved,
 )
+from drfulfillment.domain.packing import pack, settled, unpack
 from drfulfillment.domain.state import IntegrationModel, OrderState, Waiting
 
-__all__ = ["Engine", "Outcome", "fulfillment_order_of", "route"]
+__all__ = ["Engine", "EngineOrders", "Outcome", "fulfillment_order_of", "route"]
 
 
 @attrs.frozen
@@ -105,8 +111,43 @@ def route(
     return order_id, fo_id
 
 
+class EngineOrders(Mapping[str, OrderState]):
+    """Read-only view of an engine's orders by order id, packed ones unpacked on read."""
+
+    __slots__ = ("_live", "_packed")
+
+    def __init__(self, live: dict[str, OrderState], packed: dict[str, bytes]) -> None:
+        self._live = live
+        self._packed = packed
+
+    def __getitem__(self, order_id: str) -> OrderState:
+        state = self._live.get(order_id)
+        if state is not None:
+            return state
+        return unpack(self._packed[order_id])
+
+    def __contains__(self, order_id: object) -> bool:
+        return order_id in self._live or order_id in self._packed
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._live
+        yield from self._packed
+
+    def __len__(self) -> int:
+        return len(self._live) + len(self._packed)
+
+    @property
+    def packed(self) -> int:
+        """How many of the orders are held packed."""
+        return len(self._packed)
+
+
 class Engine:
-    """Routes inputs to per-order state and applies them with :func:`decide`."""
+    """Routes inputs to per-order state and applies them with :func:`decide`.
+
+    ``pack_when`` tells which orders to hold packed (:mod:`.packing`); ``None`` holds
+    every order as records. An order with inputs waiting is never packed.
+    """
 
     def __init__(
         self,
@@ -114,17 +155,36 @@ class Engine:
         *,
         catalog: Mapping[str, bool] | None = None,
         orders: Iterable[OrderState] = (),
+        pack_when: Callable[[OrderState], bool] | None = settled,
     ) -> None:
         self.model = model
         self.catalog = dict(catalog or {})
-        self.orders: dict[str, OrderState] = {}
+        self.pack_when = pack_when
+        self._live: dict[str, OrderState] = {}
+        self._packed: dict[str, bytes] = {}
         self._fo_index: dict[str, str] = {}
         self._unrouted: dict[str, list[Waiting]] = {}
         for state in orders:
             self._store(state)
 
+    @property
+    def orders(self) -> EngineOrders:
+        """Every order the engine holds, by order id."""
+        return EngineOrders(self._live, self._packed)
+
+    def _keep(self, state: OrderState) -> None:
+        """Hold ``state`` as its order's state, packed if ``pack_when`` says so."""
+        order_id = state.order_id
+        if self.pack_when is not None and not state.waiting and self.pack_when(state):
+            self._packed[order_id] = pack(state)
+            self._live.pop(order_id, None)
+        else:
+            self._live[order_id] = state
+            if self._packed:
+                self._packed.pop(order_id, None)
+
     def _store(self, state: OrderState) -> list[str]:
-        self.orders[state.order_id] = state
+        self._keep(state)
         new = [fo.id for fo in state.fulfillment_orders if fo.id not in self._fo_index]
         for fo_id in new:
             self._fo_index[fo_id] = state.order_id
@@ -143,14 +203,20 @@ class Engine:
                 return Outcome((), "duplicate")
             parked.append(Waiting(iid, inp, f"fulfillment order {fo_id}"))
             return Outcome((), "waiting")
-        state = self.orders.get(order_id) or OrderState(
-            order_id=order_id, model=self.model
-        )
+        state = self._live.get(order_id)
+        if state is None:
+            packed = self._packed.get(order_id)
+            state = (
+                unpack(packed)
+                if packed is not None
+                else OrderState(order_id=order_id, model=self.model)
+            )
         # Routed by the order it names, if any: decide's own checks are done.
         decision = decide_routed(state, inp, self.catalog)
         if decision.state.fulfillment_orders is state.fulfillment_orders:
             # No fulfillment order became known: nothing to index or release.
-            self.orders[order_id] = decision.state
+            if decision.state is not state or order_id not in self._packed:
+                self._keep(decision.state)
             return Outcome(
                 decision.commands,
                 decision.outcome,
@@ -180,6 +246,7 @@ class Engine:
 
     def waiting(self) -> list[Waiting]:
         """Every input still waiting for what it depends on, by input id."""
-        out = [w for s in self.orders.values() for w in s.waiting]
+        # A packed order has nothing waiting.
+        out = [w for s in self._live.values() for w in s.waiting]
         out += [w for ws in self._unrouted.values() for w in ws]
         return sorted(out, key=lambda w: w.input_id)

@@ -1,0 +1,208 @@
+"""``pack`` / ``unpack``: one order's state as a few hundred bytes, and back, exactly.
+
+The :class:`~drfulfillment.domain.engine.Engine` keeps orders that have settled (see
+:func:`settled`) packed: an order of three lines after its whole history holds about
+7.4 KB as records and about 0.7 KB packed. The next input for a packed order unpacks
+it first, so what is decided never depends on whether the order was packed:
+``unpack(pack(state)) == state`` for every state (a property test holds it).
+
+The format is the records' field values in declaration order (no field names),
+``marshal``-ed and compressed with ``zlib``: both are pure computations of the
+standard library, like the rest of the domain. Record classes are numbered in the
+order this process first packs them, so packed bytes mean nothing to another process:
+this is not a storage format (stores use :func:`drfulfillment.codecs.dump_state`).
+
+Records are rebuilt slot by slot without running their validators: every value came
+from a record that passed them. For speed, each record class gets one generated
+encoder and decoder (as :mod:`.evolve` does) that copies fields of plain types (text,
+numbers, flags, tuples of text) as they are and walks the rest.
+"""
+
+from __future__ import annotations
+
+import enum
+import marshal
+import types
+import typing
+import zlib
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from drfulfillment.domain.lifecycles import OrderStatus
+from drfulfillment.domain.state import OrderState
+
+__all__ = ["pack", "settled", "unpack"]
+
+_Encoder = Callable[[Any], list[Any]]
+_Decoder = Callable[[list[Any]], Any]
+
+#: ``_DECODERS[code]`` rebuilds what was packed with that code; code 0 is a ``Decimal``.
+_ENCODERS: dict[type, _Encoder] = {}
+_DECODERS: list[_Decoder] = []
+
+_SETTLED = (OrderStatus.COMPLETE, OrderStatus.CANCELLED)
+
+
+def settled(state: OrderState) -> bool:
+    """Whether an order is unlikely to hear more: complete or cancelled, nothing waiting.
+
+    The engine's default for which orders to keep packed. An order that hears more
+    anyway (a return, a late duplicate) is unpacked for it and decided as usual.
+    """
+    return state.status in _SETTLED and not state.waiting
+
+
+def pack(state: OrderState) -> bytes:
+    """``state`` as compact bytes that :func:`unpack` turns back into an equal state."""
+    return zlib.compress(marshal.dumps(_encode(state)), 1)
+
+
+def unpack(data: bytes) -> OrderState:
+    """The state :func:`pack` packed into ``data`` (in this process)."""
+    # Only bytes this process packed reach here (the engine never takes them in).
+    state = _decode(marshal.loads(zlib.decompress(data)))  # noqa: S302
+    if not isinstance(state, OrderState):  # pragma: no cover - pack wrote it
+        raise TypeError("packed data holds no order state")
+    return state
+
+
+def _encode(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is tuple:
+        return tuple([_encode(v) for v in value])
+    if kind is Decimal:
+        return [0, str(value)]
+    encoder = _ENCODERS.get(kind)
+    if encoder is None:
+        encoder = _register(kind)
+    return encoder(value)
+
+
+def _decode(value: Any) -> Any:
+    kind = type(value)
+    if kind is tuple:
+        return tuple([_decode(v) for v in value])
+    if kind is list:
+        return _DECODERS[value[0]](value)
+    return value
+
+
+def _decimal(value: list[Any]) -> Decimal:
+    return Decimal(value[1])
+
+
+_DECODERS.append(_decimal)
+
+
+def _register(kind: type) -> _Encoder:
+    """Number ``kind`` and build its encoder and decoder."""
+    code = len(_DECODERS)
+    _DECODERS.append(_decimal)  # a stand-in, replaced below once built
+    encoder: _Encoder
+    decoder: _Decoder
+    if issubclass(kind, enum.Enum):
+        members = kind
+
+        def encoder(value: Any) -> list[Any]:
+            return [code, value.value]
+
+        def decoder(value: list[Any]) -> Any:
+            return members(value[1])
+
+    elif _record(kind):
+        encoder, decoder = _record_codec(kind, code)
+    else:
+        _DECODERS.pop()
+        raise TypeError(f"cannot pack a {kind.__qualname__}")
+    _DECODERS[code] = decoder
+    _ENCODERS[kind] = encoder
+    return encoder
+
+
+def _plain(tp: Any) -> bool:
+    """Whether values of type ``tp`` are text, numbers, flags, ``None`` or tuples of them."""
+    if tp in (str, int, bool, type(None)):
+        return True
+    if isinstance(tp, types.UnionType) or typing.get_origin(tp) is tuple:
+        return all(_plain(a) for a in typing.get_args(tp) if a is not Ellipsis)
+    return False
+
+
+def _record(tp: Any) -> bool:
+    return isinstance(tp, type) and attrs.has(tp) and "__slots__" in tp.__dict__
+
+
+def _field_encoder(name: str, tp: Any, namespace: dict[str, Any]) -> str:
+    """The expression encoding field ``name`` of ``v``, declared as ``tp``.
+
+    Each specialised encoder checks its value's exact class and otherwise hands it to
+    the general :func:`_encode`, so a value of another type than declared still packs
+    and unpacks to itself.
+    """
+    value = f"v.{name}"
+    args = typing.get_args(tp)
+    if _plain(tp):
+        return value
+    if (
+        typing.get_origin(tp) is tuple
+        and len(args) == 2
+        and args[1] is Ellipsis
+        and _record(args[0])
+    ):
+        namespace[f"_e_{name}"] = _ENCODERS.get(args[0]) or _register(args[0])
+        return f"tuple([_e_{name}(x) for x in {value}]) if {value} else {value}"
+    inner = [a for a in args if a is not type(None)] if args else [tp]
+    if len(inner) == 1 and (_record(inner[0]) or _is_enum(inner[0])):
+        namespace[f"_e_{name}"] = _ENCODERS.get(inner[0]) or _register(inner[0])
+        if args:
+            return f"None if {value} is None else _e_{name}({value})"
+        return f"_e_{name}({value})"
+    return f"_enc({value})"
+
+
+def _is_enum(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, enum.Enum)
+
+
+def _record_codec(kind: type, code: int) -> tuple[_Encoder, _Decoder]:
+    """Straight-line encoder and decoder of one slotted attrs record class."""
+    fields = attrs.fields(kind)
+    try:
+        hints = typing.get_type_hints(kind)
+    except NameError:  # pragma: no cover - an annotation names an import-time-only type
+        hints = {}
+    namespace: dict[str, Any] = {
+        "_cls": kind,
+        "_new": object.__new__,
+        "_enc": _encode,
+        "_dec": _decode,
+    }
+    # The encoder is registered before its fields' (a record may nest its own class).
+    _ENCODERS[kind] = lambda v: namespace["encode"](v)
+    # Names are the class's own attrs field names (identifiers), never caller text.
+    values = ", ".join(
+        _field_encoder(f.name, hints.get(f.name, object), namespace) for f in fields
+    )
+    body = [
+        "def encode(v):",
+        "    if type(v) is not _cls:",
+        "        return _enc(v)",
+        f"    return [{code}, {values}]\n",
+        "def decode(v):",
+        "    o = _new(_cls)",
+    ]
+    for k, f in enumerate(fields):
+        namespace[f"_set{k}"] = getattr(kind, f.name).__set__
+        if _plain(hints.get(f.name, object)):
+            body.append(f"    _set{k}(o, v[{k + 1}])")
+        else:
+            body.append(f"    _set{k}(o, _dec(v[{k + 1}]))")
+    body.append("    return o\n")
+    source = "\n".join(body)
+    exec(compile(source, f"<pack {kind.__qualname__}>", "exec"), namespace)  # noqa: S102
+    return namespace["encode"], namespace["decode"]
