@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 from decimal import Decimal
 
+import attrs
 import pytest
 from benchmarks.mix import order_history
 
@@ -12,6 +13,14 @@ from drfulfillment import Engine, EngineOrders, InputRefused, OrderState, settle
 from drfulfillment.codecs import parse_input
 from drfulfillment.domain.evolve import evolve
 from drfulfillment.domain.packing import pack, unpack
+from drfulfillment.domain.state import OrderLine
+
+
+@attrs.frozen(kw_only=True)
+class FancyLine(OrderLine):
+    """A record of a class the state does not declare."""
+
+    note: str = ""
 
 
 def completed(n: int = 0) -> Engine:
@@ -45,6 +54,16 @@ class TestPack:
         back = unpack(pack(changed))
         assert str(back.lines[0].amount) == "1.500"
         assert str(back.lines[0].tax_amount) == "2"
+
+    def test_a_record_of_a_subclass_keeps_its_class(self) -> None:
+        state = completed().orders["900000000000"]
+        line = state.lines[0]
+        fancy = FancyLine(**attrs.asdict(line, recurse=False), note="gift")
+        changed = evolve(state, lines=(fancy, *state.lines[1:]))
+        back = unpack(pack(changed))
+        assert type(back.lines[0]) is FancyLine
+        assert back.lines[0] == fancy
+        assert back == changed
 
     def test_is_much_smaller_than_the_records(self) -> None:
         engine = completed()

@@ -18,8 +18,7 @@ instructions of everything else in ``pack`` together.
 Records are rebuilt slot by slot without running their validators: every value came
 from a record that passed them. For speed, each record class gets one generated
 encoder and decoder (as :mod:`.evolve` does) that copies fields of plain types (text,
-numbers, flags, tuples of them) as they are and walks the rest; each encoder checks its
-value's exact class, so a value of another type than declared still round-trips.
+numbers, flags, tuples of them) as they are and walks the rest.
 """
 
 from __future__ import annotations
@@ -161,9 +160,10 @@ def _record(tp: Any) -> bool:
 def _field_encoder(name: str, tp: Any, namespace: dict[str, Any]) -> str:
     """The expression encoding field ``name`` of ``v``, declared as ``tp``.
 
-    Each specialised encoder checks its value's exact class and otherwise hands it to
-    the general :func:`_encode`, so a value of another type than declared still packs
-    and unpacks to itself.
+    Each record encoder checks its value's exact class and otherwise hands it to the
+    general :func:`_encode`, so a record of another class than declared (a subclass)
+    still packs and unpacks to itself. Other values must have their declared types, as
+    ``mypy --strict`` holds the domain to.
     """
     value = f"v.{name}"
     args = typing.get_args(tp)
