@@ -23,6 +23,15 @@ class FancyLine(OrderLine):
     note: str = ""
 
 
+@attrs.frozen
+class Node:
+    """A record that nests its own class."""
+
+    name: str
+    children: tuple[Node, ...] = ()
+    parent: Node | None = None
+
+
 def completed(n: int = 0) -> Engine:
     """An engine that saw order ``n``'s whole history (it ends in ``order.complete``)."""
     engine = Engine()
@@ -64,6 +73,13 @@ class TestPack:
         assert type(back.lines[0]) is FancyLine
         assert back.lines[0] == fancy
         assert back == changed
+
+    def test_a_record_nesting_its_own_class(self) -> None:
+        tree = Node("a", (Node("b"), Node("c", (Node("d"),))), Node("root"))
+        state = OrderState(order_id="o", model=Engine().model)
+        odd = evolve(state, details=tree)
+        back: object = unpack(pack(odd)).details
+        assert back == tree
 
     def test_is_much_smaller_than_the_records(self) -> None:
         engine = completed()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import enum
 import io
+import itertools
 import pickle
 import types
 import typing
@@ -43,8 +44,14 @@ _Encoder = Callable[[Any], list[Any]]
 _Decoder = Callable[[list[Any]], Any]
 
 #: ``_DECODERS[code]`` rebuilds what was packed with that code; code 0 is a ``Decimal``.
+#: Codes come from one counter (``next`` is atomic), so two threads registering at once
+#: never share a code; at worst a class is registered twice, under two codes that both
+#: decode it. ``_BUILDING`` holds the classes being registered: a field of such a class
+#: is encoded through :func:`_encode`, which finds the encoder once it is built.
 _ENCODERS: dict[type, _Encoder] = {}
-_DECODERS: list[_Decoder] = []
+_DECODERS: dict[int, _Decoder] = {}
+_CODES = itertools.count(1)
+_BUILDING: set[type] = set()
 
 _SETTLED = (OrderStatus.COMPLETE, OrderStatus.CANCELLED)
 
@@ -116,13 +123,12 @@ def _decimal(value: list[Any]) -> Decimal:
     return Decimal(value[1])
 
 
-_DECODERS.append(_decimal)
+_DECODERS[0] = _decimal
 
 
 def _register(kind: type) -> _Encoder:
     """Number ``kind`` and build its encoder and decoder."""
-    code = len(_DECODERS)
-    _DECODERS.append(_decimal)  # a stand-in, replaced below once built
+    code = next(_CODES)
     encoder: _Encoder
     decoder: _Decoder
     if issubclass(kind, enum.Enum):
@@ -137,7 +143,6 @@ def _register(kind: type) -> _Encoder:
     elif _record(kind):
         encoder, decoder = _record_codec(kind, code)
     else:
-        _DECODERS.pop()
         raise TypeError(f"cannot pack a {kind.__qualname__}")
     _DECODERS[code] = decoder
     _ENCODERS[kind] = encoder
@@ -177,10 +182,16 @@ def _field_encoder(name: str, tp: Any, namespace: dict[str, Any]) -> str:
         and args[1] is Ellipsis
         and _record(args[0])
     ):
+        if args[0] in _BUILDING:
+            return f"_enc({value})"
         namespace[f"_e_{name}"] = _ENCODERS.get(args[0]) or _register(args[0])
         return f"tuple([_e_{name}(x) for x in {value}]) if {value} else {value}"
     inner = [a for a in args if a is not type(None)] if args else [tp]
-    if len(inner) == 1 and (_record(inner[0]) or _is_enum(inner[0])):
+    if (
+        len(inner) == 1
+        and (_record(inner[0]) or _is_enum(inner[0]))
+        and inner[0] not in _BUILDING
+    ):
         namespace[f"_e_{name}"] = _ENCODERS.get(inner[0]) or _register(inner[0])
         if args:
             return f"None if {value} is None else _e_{name}({value})"
@@ -206,12 +217,14 @@ def _record_codec(kind: type, code: int) -> tuple[_Encoder, _Decoder]:
         "_text": _same_text,
         "_dec": _decode,
     }
-    # The encoder is registered before its fields' (a record may nest its own class).
-    _ENCODERS[kind] = lambda v: namespace["encode"](v)
     # Names are the class's own attrs field names (identifiers), never caller text.
-    values = ", ".join(
-        _field_encoder(f.name, hints.get(f.name, object), namespace) for f in fields
-    )
+    _BUILDING.add(kind)
+    try:
+        values = ", ".join(
+            _field_encoder(f.name, hints.get(f.name, object), namespace) for f in fields
+        )
+    finally:
+        _BUILDING.discard(kind)
     body = [
         "def encode(v):",
         "    if type(v) is not _cls:",
