@@ -7,8 +7,8 @@ event may name only its fulfillment order), and keeps events for fulfillment ord
 does not know yet until they become known. It does no I/O; each :meth:`Engine.handle`
 either applies completely or raises :class:`InputRefused` and changes nothing.
 
-EngineOrders that have settled (by default: complete or cancelled, nothing waiting) are held
-packed (:mod:`.packing`), about a tenth of their size as records; the next input for one
+Orders that have settled (by default: complete or cancelled, nothing waiting) are held
+packed (:mod:`.packing`), about a fifth of their size as records; the next input for one
 unpacks it first, so packing never changes a decision. :attr:`Engine.orders` reads
 either kind.
 
@@ -112,7 +112,8 @@ def route(
 
 
 class EngineOrders(Mapping[str, OrderState]):
-    """Read-only view of an engine's orders by order id, packed ones unpacked on read."""
+    """Read-only view of an engine's orders by order id, packed ones unpacked on read
+    (a fresh copy each time). Iteration gives the orders held as records first."""
 
     __slots__ = ("_live", "_packed")
 
@@ -215,6 +216,7 @@ class Engine:
         decision = decide_routed(state, inp, self.catalog)
         if decision.state.fulfillment_orders is state.fulfillment_orders:
             # No fulfillment order became known: nothing to index or release.
+            # An unchanged packed order (a duplicate) stays packed as it was.
             if decision.state is not state or order_id not in self._packed:
                 self._keep(decision.state)
             return Outcome(

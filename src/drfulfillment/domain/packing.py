@@ -53,6 +53,10 @@ _DECODERS: dict[int, _Decoder] = {}
 _CODES = itertools.count(1)
 _BUILDING: set[type] = set()
 
+#: Equal texts of one order packed as one object, which pickle then writes once.
+_TEXTS: dict[str | None, str | None] = {}
+_same_text = _TEXTS.setdefault
+
 _SETTLED = (OrderStatus.COMPLETE, OrderStatus.CANCELLED)
 
 
@@ -85,15 +89,8 @@ def unpack(data: bytes) -> OrderState:
 class _Builtins(pickle.Unpickler):
     """Loads text, numbers, flags, ``None``, lists and tuples, and nothing else."""
 
-    def find_class(
-        self, module: str, name: str
-    ) -> Any:  # pragma: no cover - never packed
+    def find_class(self, module: str, name: str) -> Any:
         raise TypeError(f"packed data names {module}.{name}")
-
-
-#: Equal texts of one order packed as one object, which pickle then writes once.
-_TEXTS: dict[str | None, str | None] = {}
-_same_text = _TEXTS.setdefault
 
 
 def _encode(value: Any) -> Any:
