@@ -142,11 +142,11 @@ class TestEnginePacking:
         assert engine.orders.packed == 1
         assert engine.orders[oid] == before
 
-    def test_an_input_that_unsettles_an_order_unpacks_it(self) -> None:
+    def test_a_packed_order_no_longer_to_pack_is_held_as_records(self) -> None:
         engine = completed()
         oid = order_id(engine)
         engine.pack_when = lambda s: False
-        # Any new input is decided on the unpacked state and kept as records.
+        # The next input is decided on the unpacked state, which is kept as records.
         doc = order_history(0)[0]
         redelivered = {**doc, "id": "e0-acc-again"}
         out = engine.handle(parse_input(redelivered))

@@ -101,10 +101,7 @@ def _encode(value: Any) -> Any:
         return tuple([_encode(v) for v in value])
     if kind is Decimal:
         return [0, str(value)]
-    encoder = _ENCODERS.get(kind)
-    if encoder is None:
-        encoder = _register(kind)
-    return encoder(value)
+    return _encoder_of(kind)(value)
 
 
 def _decode(value: Any) -> Any:
@@ -121,6 +118,11 @@ def _decimal(value: list[Any]) -> Decimal:
 
 
 _DECODERS[0] = _decimal
+
+
+def _encoder_of(kind: type) -> _Encoder:
+    """The encoder of ``kind``, registered on first use."""
+    return _ENCODERS.get(kind) or _register(kind)
 
 
 def _register(kind: type) -> _Encoder:
@@ -181,7 +183,7 @@ def _field_encoder(name: str, tp: Any, namespace: dict[str, Any]) -> str:
     ):
         if args[0] in _BUILDING:
             return f"_enc({value})"
-        namespace[f"_e_{name}"] = _ENCODERS.get(args[0]) or _register(args[0])
+        namespace[f"_e_{name}"] = _encoder_of(args[0])
         return f"tuple([_e_{name}(x) for x in {value}]) if {value} else {value}"
     inner = [a for a in args if a is not type(None)] if args else [tp]
     if (
@@ -189,7 +191,7 @@ def _field_encoder(name: str, tp: Any, namespace: dict[str, Any]) -> str:
         and (_record(inner[0]) or _is_enum(inner[0]))
         and inner[0] not in _BUILDING
     ):
-        namespace[f"_e_{name}"] = _ENCODERS.get(inner[0]) or _register(inner[0])
+        namespace[f"_e_{name}"] = _encoder_of(inner[0])
         if args:
             return f"None if {value} is None else _e_{name}({value})"
         return f"_e_{name}({value})"
