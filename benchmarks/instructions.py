@@ -4,7 +4,9 @@
 --tool=callgrind`` three times on the benchmark mix: once decoding the inputs only, once
 also feeding them to ``Engine.handle``, once to the floor (``benchmarks/floor.py``). The
 differences, over the number of inputs, are the engine's and the floor's instructions per
-input. Timings on a shared machine move with its load; these counts do not (the same
+input. Three more runs do the same for benchmark 2: the JSON bytes read only, then taken
+to request JSON (decode, ``Engine.handle``, render), then decoded alone (``json.loads``
+and cattrs). Timings on a shared machine move with its load; these counts do not (the same
 total twice, seen with the other core busy), so they compare two versions of the code
 fairly. Needs ``valgrind`` on the PATH; each run takes about a minute.
 """
@@ -26,6 +28,8 @@ from benchmarks.mix import EVENTS_PER_ORDER
 from benchmarks.timing import Row
 
 _COLLECTED = re.compile(r"Collected : (\d+)")
+#: The runs of benchmark 2: bytes read only, bytes to request JSON, decoding alone.
+_BYTES_MODES = ("bytes", "e2e", "parse")
 
 
 def _feed(mode: str, orders: int) -> None:
@@ -55,6 +59,23 @@ def _feed(mode: str, orders: int) -> None:
         return
     for inp in inputs:
         handle(inp)
+
+
+def _feed_bytes(mode: str, orders: int) -> None:
+    """Benchmark 2's callgrind run: JSON bytes to request JSON, or decoding alone."""
+    from benchmarks.core import _engine_end_to_end, _parse_floor
+    from benchmarks.mix import lines_of
+
+    lines = lines_of(orders)
+    warm = lines_of(20)
+    _engine_end_to_end(warm)
+    _parse_floor(warm)
+    gc.collect()
+    gc.freeze()
+    if mode == "e2e":
+        _engine_end_to_end(lines)
+    elif mode == "parse":
+        _parse_floor(lines)
 
 
 def _count(mode: str, orders: int) -> int:
@@ -91,9 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--orders", type=int, default=200, help="orders in the mix")
     parser.add_argument(
-        "--run", choices=["decode", "engine", "floor"], help=argparse.SUPPRESS
+        "--run", choices=["decode", "engine", "floor", *_BYTES_MODES], help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
+    if args.run in _BYTES_MODES:
+        _feed_bytes(args.run, args.orders)
+        return 0
     if args.run:
         _feed(args.run, args.orders)
         return 0
@@ -105,8 +129,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     inputs = args.orders * EVENTS_PER_ORDER
     engine, floor = per_input(args.orders)
-    for name, per in (("Engine.handle", engine), ("minimal dict handler", floor)):
+    e2e, parse = end_to_end_per_input(args.orders)
+    for name, per in (
+        ("Engine.handle", engine),
+        ("minimal dict handler", floor),
+        ("bytes -> calls (end to end)", e2e),
+        ("json.loads + cattrs", parse),
+    ):
         print(f"{name}: {per:,.0f} instructions/input ({inputs:,} inputs)")
+    print(f"decide only: {engine / floor:.2f}x; end to end: {e2e / parse:.2f}x")
     return 0
 
 
@@ -117,6 +148,16 @@ def per_input(orders: int) -> tuple[float, float]:
     return (
         (_count("engine", orders) - decode) / inputs,
         (_count("floor", orders) - decode) / inputs,
+    )
+
+
+def end_to_end_per_input(orders: int) -> tuple[float, float]:
+    """``(end to end, decoding alone)`` instructions per input (benchmark 2)."""
+    inputs = orders * EVENTS_PER_ORDER
+    read = _count("bytes", orders)
+    return (
+        (_count("e2e", orders) - read) / inputs,
+        (_count("parse", orders) - read) / inputs,
     )
 
 
@@ -136,6 +177,21 @@ def decide_row(orders: int) -> Row:
         ratio,
         "≤ 3x",
         ratio <= 3,
+        f"callgrind, {orders * EVENTS_PER_ORDER:,} inputs; load-independent",
+    )
+
+
+def end_to_end_row(orders: int) -> Row:
+    """Benchmark 2 counted in instructions: bytes to calls over decoding alone."""
+    e2e, parse = end_to_end_per_input(orders)
+    ratio = e2e / parse
+    return Row(
+        "2. end to end (instructions)",
+        f"bytes → calls: {e2e:,.0f} instructions/input",
+        f"json.loads + cattrs: {parse:,.0f} instructions/input",
+        ratio,
+        "≤ 2x",
+        ratio <= 2,
         f"callgrind, {orders * EVENTS_PER_ORDER:,} inputs; load-independent",
     )
 
