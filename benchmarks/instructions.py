@@ -112,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--orders", type=int, default=200, help="orders in the mix")
     parser.add_argument(
-        "--run", choices=["decode", "engine", "floor", *_BYTES_MODES], help=argparse.SUPPRESS
+        "--run",
+        choices=["decode", "engine", "floor", *_BYTES_MODES],
+        help=argparse.SUPPRESS,
     )
     args = parser.parse_args(argv)
     if args.run in _BYTES_MODES:

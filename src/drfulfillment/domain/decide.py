@@ -79,6 +79,7 @@ from drfulfillment.domain.requests import on_report, on_request_cancellation
 from drfulfillment.domain.return_requests import on_accept_return, on_request_return
 from drfulfillment.domain.returns import on_fulfillment_return, on_return
 from drfulfillment.domain.state import OrderState, Waiting
+from drfulfillment.domain.sums import carry
 from drfulfillment.domain.waiting import Wait
 
 __all__ = [
@@ -302,9 +303,12 @@ def _apply(
     """Apply one input; raises ``Wait`` or ``InputRefused``."""
     iid = input_id(inp)
     merged, own = _merge(state, inp, catalog)
+    carry(state, merged)
     notes = _check_and_notify(state, merged, iid)
     final, api = reconcile(merged, iid)
-    return evolve(final, seen=_with_seen(final.seen, iid)), own + notes + api
+    new = evolve(final, seen=_with_seen(final.seen, iid))
+    carry(merged, new)  # the next input for the order reads them as its old state's
+    return new, own + notes + api
 
 
 def decide(

@@ -26,6 +26,7 @@ T = TypeVar("T")
 _Copier = Callable[..., Any]
 #: ``(class, changed field names in call order) -> copier``; ``None``: use attrs.
 _COPIERS: dict[tuple[type, tuple[str, ...]], _Copier | None] = {}
+_UNBUILT: Any = object()
 
 
 def _simple_fields(cls: type) -> tuple[attrs.Attribute[Any], ...] | None:
@@ -77,11 +78,10 @@ def _copier(cls: type, changed: tuple[str, ...]) -> _Copier | None:
 
 def evolve(inst: T, **changes: Any) -> T:
     """A copy of the frozen attrs record ``inst`` with ``changes`` applied."""
-    key = (type(inst), tuple(changes))
-    try:
-        copy = _COPIERS[key]
-    except KeyError:
+    key = (inst.__class__, tuple(changes))
+    copy: Any = _COPIERS.get(key, _UNBUILT)
+    if copy is _UNBUILT:
         copy = _COPIERS[key] = _copier(*key)
     if copy is None:
-        return cast(T, attrs.evolve(cast(Any, inst), **changes))
-    return cast(T, copy(inst, *changes.values()))
+        return attrs.evolve(inst, **changes)  # type: ignore[misc]
+    return copy(inst, *changes.values())  # type: ignore[no-any-return]

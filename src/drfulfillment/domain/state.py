@@ -218,8 +218,18 @@ class Waiting:
     reason: str
 
 
+class _DerivedSlot:
+    """A slot for what :mod:`.sums` derives from a state, kept with it.
+
+    Not a field: never compared, copied by ``evolve``, packed, stored or shown. It
+    dies with the state it belongs to.
+    """
+
+    __slots__ = ("_facts",)
+
+
 @attrs.frozen(kw_only=True, weakref_slot=False)
-class OrderState:
+class OrderState(_DerivedSlot):
     """Everything the engine knows about one DR order.
 
     ``status_stamp`` is ``(createdTime, event id)`` of the order event that set

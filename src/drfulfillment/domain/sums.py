@@ -1,10 +1,13 @@
-"""The sums the quantity ledgers read, taken once per order state and memoised.
+"""The sums the quantity ledgers read, taken once per order state and kept with it.
 
 :class:`Facts` sums one state's facts in one pass: per fulfillment-order line, the units
 in known shipments, accepted by fulfillment cancellations and accepted back by
 fulfillment returns; per order line, the units shipped, reported by the merchant and
 returned. :func:`facts_of` gives a state's facts, summing them only the first time
-(:mod:`.ledger` derives every bucket and invariant from them).
+(:mod:`.ledger` derives every bucket and invariant from them). :func:`carry` lets a
+state reuse another's facts where every sum is the same: ``decide`` carries them to
+the state it returns, so the next input for the order reads its old state's ledgers
+without summing them again.
 """
 
 from __future__ import annotations
@@ -12,12 +15,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from drfulfillment.domain.lifecycles import CancellationStatus
-from drfulfillment.domain.state import OrderLine, OrderState, ReportKind
+from drfulfillment.domain.records import FulfillmentReturn, Return
+from drfulfillment.domain.state import (
+    Cancellation,
+    FulfillmentOrder,
+    MerchantReport,
+    OrderLine,
+    OrderState,
+    ReportKind,
+    Shipment,
+)
 
 if TYPE_CHECKING:
     from drfulfillment.domain.ledger import LineLedger
 
-__all__ = ["Facts", "facts_of"]
+__all__ = ["Facts", "carry", "facts_of"]
 
 
 class Facts:
@@ -33,6 +45,7 @@ class Facts:
 
     __slots__ = (
         "accepted",
+        "by",
         "cancelled",
         "fr_returned",
         "item_returned",
@@ -46,6 +59,7 @@ class Facts:
     )
 
     def __init__(self, state: OrderState) -> None:
+        self.by = _sources(state)
         shipped: dict[tuple[str, str], int] = {}
         item_shipped: dict[str, int] = {}
         for s in state.shipments:
@@ -83,9 +97,6 @@ class Facts:
                 item_returned[item_id] = item_returned.get(
                     item_id, 0
                 ) + t.returned_units(item_id)
-        lines: dict[str, OrderLine] = {}
-        for ln in state.lines:
-            lines.setdefault(ln.item_id, ln)
         self.shipped = shipped
         self.item_shipped = item_shipped
         self.accepted = accepted
@@ -93,29 +104,125 @@ class Facts:
         self.merchant_shipped = merchant_shipped
         self.merchant_cancelled = merchant_cancelled
         self.item_returned = item_returned
-        self.lines = lines
+        self.lines = _first_lines(state)
         self.ledgers: dict[tuple[str, str], tuple[object, LineLedger]] = {}
         self.moved: dict[str, tuple[int, int]] | None = None
         self.cancelled: dict[str, int] | None = None
 
+    def for_state(self, state: OrderState) -> Facts:
+        """These sums for ``state``, whose units are the same (see :func:`carry`):
+        its own order lines, the rest shared."""
+        twin = Facts.__new__(Facts)
+        twin.accepted = self.accepted
+        twin.by = _sources(state)
+        twin.cancelled = self.cancelled
+        twin.fr_returned = self.fr_returned
+        twin.item_returned = self.item_returned
+        twin.item_shipped = self.item_shipped
+        twin.ledgers = self.ledgers
+        twin.lines = (
+            _first_lines(state) if state.lines is not self.by[4] else self.lines
+        )
+        twin.merchant_cancelled = self.merchant_cancelled
+        twin.merchant_shipped = self.merchant_shipped
+        twin.moved = self.moved
+        twin.shipped = self.shipped
+        return twin
 
-#: ``id(state) -> (state, facts)``: sums already taken for a state. Deciding one input
-#: derives the same ledgers many times (invariants, lifecycle checks, notifications,
-#: what is owed) from a handful of frozen states; this memo sums each state's facts
-#: once. Keyed by identity and checked against the state it holds (so an id is never
-#: reused while its entry lives); bounded; only successful derivations are kept. It
-#: changes no result: every function here is a pure function of its arguments.
-_MEMO: dict[int, tuple[OrderState, Facts]] = {}
-_MEMO_SIZE = 32
+
+def _first_lines(state: OrderState) -> dict[str, OrderLine]:
+    lines: dict[str, OrderLine] = {}
+    for ln in state.lines:
+        lines.setdefault(ln.item_id, ln)
+    return lines
+
+
+_facts_slot = OrderState._facts  # type: ignore[attr-defined]
+_get_facts = _facts_slot.__get__
+_set_facts = _facts_slot.__set__
 
 
 def facts_of(state: OrderState) -> Facts:
-    """The facts of ``state``, summed the first time they are asked for."""
-    hit = _MEMO.get(id(state))
-    if hit is not None and hit[0] is state:
-        return hit[1]
-    if len(_MEMO) >= _MEMO_SIZE:
-        _MEMO.clear()
-    facts = Facts(state)
-    _MEMO[id(state)] = (state, facts)
-    return facts
+    """The facts of ``state``, summed the first time they are asked for.
+
+    They are kept with the state (a slot that is not a field: never compared, copied,
+    packed or stored). Deciding one input derives the same ledgers many times
+    (invariants, lifecycle checks, notifications, what is owed); the next input for the
+    order reads them again as the old state's.
+    """
+    try:
+        return _get_facts(state)  # type: ignore[no-any-return]
+    except AttributeError:
+        facts = Facts(state)
+        _set_facts(state, facts)
+        return facts
+
+
+_Sources = tuple[
+    tuple[FulfillmentOrder, ...],
+    tuple[Cancellation, ...],
+    tuple[FulfillmentReturn, ...],
+    tuple[Return, ...],
+    tuple[OrderLine, ...],
+    tuple[Shipment, ...],
+    tuple[MerchantReport, ...],
+]
+
+
+def _sources(state: OrderState) -> _Sources:
+    """What a state's facts are summed from (see :func:`carry`)."""
+    return (
+        state.fulfillment_orders,
+        state.cancellations,
+        state.fulfillment_returns,
+        state.returns,
+        state.lines,
+        state.shipments,
+        state.reports,
+    )
+
+
+def carry(source: OrderState, target: OrderState) -> None:
+    """Let ``target`` reuse the facts already summed for ``source``, where they hold.
+
+    They hold where ``target`` has the very same fulfillment orders, cancellations,
+    fulfillment returns and returns, and shipments and merchant reports of the very same
+    units (their ``reported`` flags may differ): every sum is then the same. Order lines
+    may differ in what was reported to DR (reconciling counts it); they are then taken
+    from ``target``. Anything else, or facts not yet summed for ``source``: ``target``
+    sums its own when asked, as before. Nothing is compared by value, only by identity,
+    so this costs a few pointer comparisons.
+    """
+    try:
+        facts: Facts = _get_facts(source)
+    except AttributeError:
+        return
+    fos, cancellations, fulfillment_returns, returns, lines, shipments, reports = (
+        facts.by
+    )
+    if (
+        target.fulfillment_orders is not fos
+        or target.cancellations is not cancellations
+        or target.fulfillment_returns is not fulfillment_returns
+        or target.returns is not returns
+    ):
+        return
+    same = target.lines is lines
+    if target.shipments is not shipments:
+        if len(target.shipments) != len(shipments):
+            return
+        for a, b in zip(target.shipments, shipments, strict=True):
+            if (
+                a.lines is not b.lines
+                or a.fulfillment_order_id != b.fulfillment_order_id
+            ):
+                return
+        same = False
+    if target.reports is not reports:
+        if len(target.reports) != len(reports):
+            return
+        for m, n in zip(target.reports, reports, strict=True):
+            if m.items is not n.items or m.kind is not n.kind:
+                return
+        same = False
+    _set_facts(target, facts if same else facts.for_state(target))
