@@ -59,6 +59,17 @@ __all__ = [
 ]
 
 
+def _status(ledger: LineLedger) -> LineItemStatus:
+    """The line state a ledger's buckets imply."""
+    if ledger.quantity > 0 and ledger.cancelled == ledger.quantity:
+        return LineItemStatus.CANCELLED
+    if ledger.shipped + ledger.returned > 0:
+        return LineItemStatus.SHIPPED
+    if ledger.backordered > 0:
+        return LineItemStatus.BACKORDERED
+    return LineItemStatus.PENDING
+
+
 @attrs.frozen
 class LineLedger:
     """The five buckets of one fulfillment-order line."""
@@ -69,22 +80,19 @@ class LineLedger:
     shipped: int
     cancelled: int
     returned: int
+    #: The line state these buckets imply (see ``lifecycles.line_item``); derived from
+    #: the buckets when the ledger is made, as every check reads it.
+    status: LineItemStatus = attrs.field(
+        init=False,
+        eq=False,
+        repr=False,
+        default=attrs.Factory(_status, takes_self=True),
+    )
 
     @property
     def cancellable(self) -> int:
         """Units that may still be cancelled: pending and backordered only."""
         return self.pending + self.backordered
-
-    @property
-    def status(self) -> LineItemStatus:
-        """The line state these buckets imply (see ``lifecycles.line_item``)."""
-        if self.quantity > 0 and self.cancelled == self.quantity:
-            return LineItemStatus.CANCELLED
-        if self.shipped + self.returned > 0:
-            return LineItemStatus.SHIPPED
-        if self.backordered > 0:
-            return LineItemStatus.BACKORDERED
-        return LineItemStatus.PENDING
 
 
 def ever_shipped(
