@@ -26,7 +26,13 @@ from builders import (
     shipped,
 )
 from conftest import DR_PAYLOADS, load_payload
-from drfulfillment.codecs import command_json, parse_input, render_request
+from drfulfillment.codecs import (
+    command_json,
+    fastjson,
+    parse_input,
+    render_request,
+    render_request_json,
+)
 from drfulfillment.domain import Engine, IntegrationModel
 from drfulfillment.domain.commands import (
     ApiCommand,
@@ -322,6 +328,25 @@ class TestEmittedRequests:
         """The rendered body breaks no rule of DR's request-body schema."""
         method, path, body = render_request(scenario_commands()[name])
         assert violations(method, path, body) == []
+
+    @pytest.mark.parametrize("orjson", [True, False], ids=["orjson", "json"])
+    @pytest.mark.parametrize("name", sorted(EXPECTED_REQUESTS))
+    def test_bytes_sent_are_the_rendered_body(
+        self, name: str, orjson: bool, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The JSON bytes sent (``render_request_json``) parse back to exactly the
+        rendered body, key order included, so they too break no rule of the schema."""
+        if not orjson:
+            monkeypatch.setattr(fastjson, "orjson", None)
+        command = scenario_commands()[name]
+        method, path, sent = render_request_json(command)
+        expected = EXPECTED_REQUESTS[name]
+        assert (method, path) == expected[:2]
+        body = json.loads(sent)
+        assert list(body.items()) == list(expected[2].items())
+        assert violations(method, path, body) == []
+        compact = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        assert sent == compact.encode()
 
     @pytest.mark.parametrize("name", sorted(EXPECTED_REQUESTS))
     def test_replay_line_carries_the_same_body(self, name: str) -> None:

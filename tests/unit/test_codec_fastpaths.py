@@ -177,6 +177,42 @@ class TestOrjsonParsing:
                 assert _types(fast) == _types(plain)
 
 
+_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+class TestDumps:
+    """``fastjson.dumps``: compact UTF-8 JSON, the same values with or without orjson."""
+
+    @given(_VALUES)
+    @example(2**64)
+    @example({"é": "ü", "a": [1.5, -0.0, 1e16, 5e-324]})
+    def test_same_values_either_way(self, value: Any) -> None:
+        fast = fastjson.dumps(value)
+        plain = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        assert repr(json.loads(fast)) == repr(json.loads(plain)) == repr(value)
+
+    def test_without_orjson(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(fastjson, "orjson", None)
+        assert (
+            fastjson.dumps({"a": [1, "é"], "b": None})
+            == '{"a":[1,"é"],"b":null}'.encode()
+        )
+
+    def test_beyond_64_bits_is_written_by_json(self) -> None:
+        assert fastjson.dumps([2**70]) == b"[1180591620717411303424]"
+
+
 def _types(value: Any) -> Any:
     """``value``'s shape with every scalar's type (``1`` and ``1.0`` compare equal)."""
     if isinstance(value, dict):

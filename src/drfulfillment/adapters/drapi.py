@@ -84,6 +84,7 @@ from drfulfillment.adapters.drwire import (
     retry_after,
 )
 from drfulfillment.codecs import render_request
+from drfulfillment.codecs.fastjson import dumps
 from drfulfillment.domain.commands import ApiCommand, UpdateReturn
 from drfulfillment.domain.ports import SendResult, SendStatus
 
@@ -102,6 +103,8 @@ _DISPUTE_HOLD = "order_not_submitted"
 _IN_FLIGHT = frozenset({502, 504})
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _MAX_PAGES = 50
+#: Request bodies are sent as compact JSON bytes (``orjson`` where installed).
+_JSON = {"Content-Type": "application/json"}
 _UNCHECKABLE = (
     "ambiguous (may have taken effect at DR, which has no key to look it up by; "
     "not sent again: check DR before resending): "
@@ -354,9 +357,12 @@ class DrClient:
             response = self._http.request(
                 method,
                 path,
-                json=body,
+                content=None if body is None else dumps(body),
                 params=params,
-                headers={"upstream-id": upstream},
+                headers={
+                    "upstream-id": upstream,
+                    **(_JSON if body is not None else {}),
+                },
             )
         except httpx.RequestError as exc:
             wire = self._scrub(f"{type(exc).__name__}: {exc}")

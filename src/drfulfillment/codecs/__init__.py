@@ -2,7 +2,11 @@
 
 from drfulfillment.codecs.events import ORDER_EVENT_TYPES, parse_input
 from drfulfillment.codecs.json import make_converter
-from drfulfillment.codecs.requests import command_json, render_request
+from drfulfillment.codecs.requests import (
+    command_json,
+    render_request,
+    render_request_json,
+)
 from drfulfillment.codecs.state import (
     SCHEMA_VERSION,
     dump_state,
@@ -20,6 +24,7 @@ __all__ = [
     "make_converter",
     "parse_input",
     "render_request",
+    "render_request_json",
     "state_from_json",
     "state_to_json",
 ]

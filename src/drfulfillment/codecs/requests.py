@@ -4,13 +4,15 @@
 exactly the JSON DR expects (DR's OpenAPI ``FulfillmentRequest``,
 ``GlobalFulfillmentOrderRequest``, ``GlobalFulfillmentCancellationRequest``; a contract
 test validates every body against that schema). Absent optional fields are left out,
-never sent as ``null``.
+never sent as ``null``. :func:`render_request_json` gives the body as the compact JSON
+bytes to send (through ``orjson`` where it is installed, :mod:`.fastjson`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from drfulfillment.codecs.fastjson import dumps
 from drfulfillment.codecs.json import make_converter
 from drfulfillment.codecs.json import money_out as _money
 from drfulfillment.domain.commands import (
@@ -26,7 +28,7 @@ from drfulfillment.domain.commands import (
 )
 from drfulfillment.domain.inputs import Party, RequestedUnits
 
-__all__ = ["command_json", "render_request"]
+__all__ = ["command_json", "render_request", "render_request_json"]
 
 _CONVERTER = make_converter()
 
@@ -157,6 +159,13 @@ def render_request(command: ApiCommand) -> tuple[str, str, dict[str, Any]]:
                 "items": [{**_units(u), "percent": 100} for u in command.items],
             }
             return "POST", "/refunds", _prune(body)
+
+
+def render_request_json(command: ApiCommand) -> tuple[str, str, bytes]:
+    """``(method, path, body)`` as :func:`render_request` gives them, the body as the
+    compact JSON bytes to send (UTF-8)."""
+    method, path, body = render_request(command)
+    return method, path, dumps(body)
 
 
 def _units(u: RequestedUnits) -> dict[str, Any]:
