@@ -39,7 +39,7 @@ from drfulfillment.domain.state import (
     OrderState,
     ReportKind,
 )
-from drfulfillment.domain.sums import Facts, facts_of
+from drfulfillment.domain.sums import Facts, facts_of, held_facts
 
 __all__ = [
     "LineLedger",
@@ -117,7 +117,10 @@ def line_ledger(
     input_id: str | None = None,
 ) -> LineLedger:
     """Derive the buckets of ``line``; refuse facts that overflow its quantity."""
-    facts = facts_of(state)
+    try:
+        facts = held_facts(state)
+    except AttributeError:
+        facts = facts_of(state)
     key = (fo.id, line.id)
     known = facts.ledgers.get(key)
     if known is not None and known[0] is line:

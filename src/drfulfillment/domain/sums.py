@@ -12,6 +12,7 @@ without summing them again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from drfulfillment.domain.lifecycles import CancellationStatus
@@ -29,7 +30,7 @@ from drfulfillment.domain.state import (
 if TYPE_CHECKING:
     from drfulfillment.domain.ledger import LineLedger
 
-__all__ = ["Facts", "carry", "facts_of"]
+__all__ = ["Facts", "carry", "facts_of", "held_facts"]
 
 
 class Facts:
@@ -140,6 +141,9 @@ def _first_lines(state: OrderState) -> dict[str, OrderLine]:
 _facts_slot = OrderState._facts  # type: ignore[attr-defined]
 _get_facts = _facts_slot.__get__
 _set_facts = _facts_slot.__set__
+#: ``held_facts(state)``: the facts ``state`` holds; ``AttributeError`` if none yet (for
+#: the hottest callers, which save the call to :func:`facts_of`).
+held_facts: Callable[[OrderState], Facts] = _get_facts
 
 
 def facts_of(state: OrderState) -> Facts:
