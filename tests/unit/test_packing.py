@@ -83,7 +83,8 @@ class TestPack:
 
     def test_is_much_smaller_than_the_records(self) -> None:
         engine = completed()
-        # As records, the same order holds about 7.4 KB (docs/benchmarks.md, row 4).
+        # As records, the same order holds about 7.4 KB, and 10.3 KB with the sums it
+        # keeps for its next input (docs/benchmarks.md, row 4).
         assert len(pack(engine.orders[order_id(engine)])) < 1500
 
     def test_unpack_loads_no_class(self) -> None:
