@@ -168,35 +168,45 @@ def available() -> bool:
     return shutil.which("valgrind") is not None
 
 
+def _row(
+    name: str,
+    subject: tuple[str, float],
+    baseline: tuple[str, float],
+    most: float,
+    orders: int,
+) -> Row:
+    """A table row of two counts: ``(label, instructions per input)`` each."""
+    ratio = subject[1] / baseline[1]
+    return Row(
+        name,
+        f"{subject[0]}: {subject[1]:,.0f} instructions/input",
+        f"{baseline[0]}: {baseline[1]:,.0f} instructions/input",
+        ratio,
+        f"≤ {most:g}x",
+        ratio <= most,
+        f"callgrind, {orders * EVENTS_PER_ORDER:,} inputs; load-independent",
+    )
+
+
 def decide_row(orders: int) -> Row:
     """Benchmark 1 counted in instructions: the engine's over the floor's."""
     engine, floor = per_input(orders)
-    ratio = engine / floor
-    return Row(
+    return _row(
         "1. decide only (instructions)",
-        f"Engine.handle: {engine:,.0f} instructions/input",
-        f"minimal dict handler: {floor:,.0f} instructions/input",
-        ratio,
-        "≤ 3x",
-        ratio <= 3,
-        f"callgrind, {orders * EVENTS_PER_ORDER:,} inputs; load-independent",
+        ("Engine.handle", engine),
+        ("minimal dict handler", floor),
+        3,
+        orders,
     )
 
 
 def end_to_end_row(orders: int) -> Row:
     """Benchmark 2 counted in instructions: bytes to calls over decoding alone."""
     e2e, parse = end_to_end_per_input(orders)
-    ratio = e2e / parse
-    return Row(
+    return _row(
         "2. end to end (instructions)",
-        f"bytes → calls: {e2e:,.0f} instructions/input",
-        f"json.loads + cattrs: {parse:,.0f} instructions/input",
-        ratio,
-        "≤ 2x",
-        ratio <= 2,
-        f"callgrind, {orders * EVENTS_PER_ORDER:,} inputs; load-independent",
+        ("bytes → calls", e2e),
+        ("json.loads + cattrs", parse),
+        2,
+        orders,
     )
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -4,6 +4,8 @@
 the same strategies, so the kit is proven by the suite that proves the engine.
 """
 
+from typing import Any
+
 from hypothesis import strategies as st
 
 from drfulfillment.domain.commands import CreateFulfillment, FulfillmentItem
@@ -24,6 +26,7 @@ __all__ = [
     "create_fulfillments",
     "deliveries",
     "histories",
+    "json_values",
     "orders",
 ]
 
@@ -53,4 +56,21 @@ def create_fulfillments() -> st.SearchStrategy[CreateFulfillment]:
         items=st.lists(items, max_size=4).map(tuple),
         shipment_id=st.none() | _ids,
         tracking=tracking,
+    )
+
+
+def json_values() -> st.SearchStrategy[Any]:
+    """Values JSON can hold: null, flags, integers of any size, finite floats, text, and
+    lists and objects of them."""
+    return st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(),
+        lambda inner: (
+            st.lists(inner, max_size=4)
+            | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+        ),
+        max_leaves=20,
     )

@@ -17,10 +17,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drfulfillment import Engine, InputRefused, IntegrationModel, OrderState
-from drfulfillment.codecs import parse_input
+from drfulfillment import Engine, IntegrationModel, OrderState
 from drfulfillment.domain.ledger import _derive
 from drfulfillment.domain.sums import Facts, facts_of
+from harness import outcome_of
 from strategies import deliveries, histories
 
 MODELS = list(IntegrationModel)
@@ -36,15 +36,6 @@ SUMS = (
     "merchant_shipped",
     "shipped",
 )
-
-
-def outcome_of(engine: Engine, document: Any) -> tuple[Any, ...]:
-    """What one input did, or why it was refused."""
-    try:
-        out = engine.handle(parse_input(document))
-    except InputRefused as exc:
-        return ("refused", type(exc).__name__, str(exc))
-    return (out.outcome, out.commands, out.order_id, out.released, out.dropped)
 
 
 def assert_facts_hold(state: OrderState) -> int:

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drfulfillment import Engine, InputRefused, IntegrationModel, OrderState
-from drfulfillment.codecs import parse_input
+from drfulfillment import Engine, IntegrationModel, OrderState
 from drfulfillment.domain.packing import pack, unpack
+from harness import outcome_of
 from strategies import deliveries, histories
 
 MODELS = list(IntegrationModel)
@@ -27,15 +27,6 @@ MODELS = list(IntegrationModel)
 def always(state: OrderState) -> bool:
     """Pack every order the engine may."""
     return True
-
-
-def outcome_of(engine: Engine, document: Any) -> tuple[Any, ...]:
-    """What one input did, or why it was refused."""
-    try:
-        out = engine.handle(parse_input(document))
-    except InputRefused as exc:
-        return ("refused", type(exc).__name__, str(exc))
-    return (out.outcome, out.commands, out.order_id, out.released, out.dropped)
 
 
 @pytest.mark.parametrize("model", MODELS, ids=[m.value for m in MODELS])

@@ -31,7 +31,7 @@ from drfulfillment.codecs.requests import _prune
 from drfulfillment.domain import IntegrationModel, MalformedInput
 from drfulfillment.domain.commands import CreateFulfillment
 from drfulfillment.domain.inputs import Input
-from strategies import create_fulfillments
+from strategies import create_fulfillments, json_values
 
 ORDER_ID = "240123450336"
 FO_ID = "1234567"
@@ -148,20 +148,7 @@ class TestOrjsonParsing:
         monkeypatch.setattr(fastjson, "orjson", None)
         assert fastjson.loads(b'{"a": 1}') is FALLBACK
 
-    @given(
-        st.recursive(
-            st.none()
-            | st.booleans()
-            | st.integers()
-            | st.floats(allow_nan=False, allow_infinity=False)
-            | st.text(),
-            lambda inner: (
-                st.lists(inner, max_size=4)
-                | st.dictionaries(st.text(max_size=5), inner, max_size=4)
-            ),
-            max_leaves=20,
-        )
-    )
+    @given(json_values())
     @example(2**64)
     @example(-(2**63) - 1)
     @example(10**18)
@@ -177,24 +164,10 @@ class TestOrjsonParsing:
                 assert _types(fast) == _types(plain)
 
 
-_VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda inner: (
-        st.lists(inner, max_size=4)
-        | st.dictionaries(st.text(max_size=5), inner, max_size=4)
-    ),
-    max_leaves=20,
-)
-
-
 class TestDumps:
     """``fastjson.dumps``: compact UTF-8 JSON, the same values with or without orjson."""
 
-    @given(_VALUES)
+    @given(json_values())
     @example(2**64)
     @example({"é": "ü", "a": [1.5, -0.0, 1e16, 5e-324]})
     def test_same_values_either_way(self, value: Any) -> None:
