@@ -110,9 +110,9 @@ class Facts:
         self.moved: dict[str, tuple[int, int]] | None = None
         self.cancelled: dict[str, int] | None = None
 
-    def for_state(self, state: OrderState) -> Facts:
+    def for_state(self, state: OrderState, *, new_lines: bool) -> Facts:
         """These sums for ``state``, whose units are the same (see :func:`carry`):
-        its own order lines, the rest shared."""
+        the rest shared, and its own order lines where they are ``new_lines``."""
         twin = Facts.__new__(Facts)
         twin.accepted = self.accepted
         twin.by = _sources(state)
@@ -121,9 +121,7 @@ class Facts:
         twin.item_returned = self.item_returned
         twin.item_shipped = self.item_shipped
         twin.ledgers = self.ledgers
-        twin.lines = (
-            _first_lines(state) if state.lines is not self.by[4] else self.lines
-        )
+        twin.lines = _first_lines(state) if new_lines else self.lines
         twin.merchant_cancelled = self.merchant_cancelled
         twin.merchant_shipped = self.merchant_shipped
         twin.moved = self.moved
@@ -139,11 +137,10 @@ def _first_lines(state: OrderState) -> dict[str, OrderLine]:
 
 
 _facts_slot = OrderState._facts  # type: ignore[attr-defined]
-_get_facts = _facts_slot.__get__
 _set_facts = _facts_slot.__set__
 #: ``held_facts(state)``: the facts ``state`` holds; ``AttributeError`` if none yet (for
 #: the hottest callers, which save the call to :func:`facts_of`).
-held_facts: Callable[[OrderState], Facts] = _get_facts
+held_facts: Callable[[OrderState], Facts] = _facts_slot.__get__
 
 
 def facts_of(state: OrderState) -> Facts:
@@ -155,7 +152,7 @@ def facts_of(state: OrderState) -> Facts:
     order reads them again as the old state's.
     """
     try:
-        return _get_facts(state)  # type: ignore[no-any-return]
+        return held_facts(state)
     except AttributeError:
         facts = Facts(state)
         _set_facts(state, facts)
@@ -198,7 +195,7 @@ def carry(source: OrderState, target: OrderState) -> None:
     so this costs a few pointer comparisons.
     """
     try:
-        facts: Facts = _get_facts(source)
+        facts = held_facts(source)
     except AttributeError:
         return
     fos, cancellations, fulfillment_returns, returns, lines, shipments, reports = (
@@ -229,4 +226,6 @@ def carry(source: OrderState, target: OrderState) -> None:
             if m.items is not n.items or m.kind is not n.kind:
                 return
         same = False
-    _set_facts(target, facts if same else facts.for_state(target))
+    if not same:
+        facts = facts.for_state(target, new_lines=target.lines is not lines)
+    _set_facts(target, facts)
