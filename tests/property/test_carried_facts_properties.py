@@ -18,7 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from drfulfillment import Engine, IntegrationModel, OrderState
-from drfulfillment.domain.ledger import _derive
+from drfulfillment.domain.evolve import evolve
+from drfulfillment.domain.ledger import _derive, _moved, cancelled_by_item
 from drfulfillment.domain.sums import Facts, facts_of
 from harness import outcome_of
 from strategies import deliveries, histories
@@ -48,6 +49,11 @@ def assert_facts_hold(state: OrderState) -> int:
     fresh = Facts(state)
     for name in SUMS:
         assert getattr(facts, name) == getattr(fresh, name), name
+    # The per-order-line totals over fulfillment-order lines, where taken.
+    if facts.moved is not None:
+        assert facts.moved == _moved(evolve(state))
+    if facts.cancelled is not None:
+        assert facts.cancelled == cancelled_by_item(evolve(state))
     for fo_id, line_id in facts.ledgers:
         fo = state.fulfillment_order(fo_id)
         line, ledger = facts.ledgers[(fo_id, line_id)]

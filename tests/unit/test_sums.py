@@ -10,6 +10,7 @@ from benchmarks.mix import order_history
 from drfulfillment import Engine, IntegrationModel, OrderState
 from drfulfillment.codecs import parse_input
 from drfulfillment.domain.evolve import evolve
+from drfulfillment.domain.ledger import _derive, check_invariants, line_ledger
 from drfulfillment.domain.lifecycles import FulfillmentReturnStatus, ReturnStatus
 from drfulfillment.domain.records import FulfillmentReturn, Return, ReturnLine
 from drfulfillment.domain.state import MerchantReport, ReportKind, ShipmentLine
@@ -110,9 +111,7 @@ def _with_returns(state: OrderState) -> OrderState:
     )
 
 
-@pytest.mark.parametrize(
-    "name", ["fulfillment_orders", "cancellations", "fulfillment_returns", "returns"]
-)
+@pytest.mark.parametrize("name", ["cancellations", "fulfillment_returns", "returns"])
 def test_equal_collections_that_are_not_the_same_are_summed_afresh(name: str) -> None:
     """Only identity tells that nothing changed: an equal copy is summed again."""
     engine = Engine(pack_when=None)
@@ -179,6 +178,57 @@ def test_merchant_reports_carry_by_their_units(other: Any, carried: bool) -> Non
     assert (held(target) is not None) is carried
     if carried:
         assert facts_of(target).merchant_shipped == Facts(target).merchant_shipped
+
+
+def _backordered_more(state: OrderState) -> OrderState:
+    """``state`` with its first FO's last line showing one more unit backordered."""
+    fo = state.fulfillment_orders[0]
+    last = fo.lines[-1]
+    bumped = evolve(last, total_backordered=last.total_backordered + 1)
+    return evolve(
+        state,
+        fulfillment_orders=(
+            evolve(fo, lines=(*fo.lines[:-1], bumped)),
+            *state.fulfillment_orders[1:],
+        ),
+    )
+
+
+def test_other_fulfillment_orders_keep_the_sums_not_the_totals_over_them() -> None:
+    """No sum is taken over fulfillment orders: a state whose FOs differ shares them,
+    takes its own per-order-line totals, and keeps the ledgers of the very same lines
+    only, in a dict of its own."""
+    state = shipped_order()
+    facts = facts_of(state)
+    before = {
+        (fo.id, ln.id): line_ledger(state, fo, ln)
+        for fo in state.fulfillment_orders
+        for ln in fo.lines
+    }
+    check_invariants(state, None)  # takes both totals
+    assert facts.moved is not None
+    assert facts.cancelled is not None
+    target = _backordered_more(state)
+    carry(state, target)
+    twin = held(target)
+    assert twin is not None
+    assert twin is not facts
+    assert twin.shipped is facts.shipped
+    assert twin.accepted is facts.accepted
+    assert twin.moved is None
+    assert twin.cancelled is None
+    assert twin.ledgers == facts.ledgers
+    assert twin.ledgers is not facts.ledgers
+    fo = target.fulfillment_orders[0]
+    assert line_ledger(target, fo, fo.lines[0]) is before[(fo.id, fo.lines[0].id)]
+    changed = line_ledger(target, fo, fo.lines[-1])
+    assert changed == _derive(Facts(target), fo, fo.lines[-1], None)
+    assert changed != before[(fo.id, fo.lines[-1].id)]
+    # The old state's ledger of that line is still its own.
+    old_fo = state.fulfillment_orders[0]
+    assert (
+        line_ledger(state, old_fo, old_fo.lines[-1]) is before[(fo.id, fo.lines[-1].id)]
+    )
 
 
 def test_shipment_lines_are_what_the_facts_sum() -> None:

@@ -110,22 +110,31 @@ class Facts:
         self.moved: dict[str, tuple[int, int]] | None = None
         self.cancelled: dict[str, int] | None = None
 
-    def for_state(self, state: OrderState, *, new_lines: bool) -> Facts:
+    def for_state(self, state: OrderState, *, new_lines: bool, new_fos: bool) -> Facts:
         """These sums for ``state``, whose units are the same (see :func:`carry`):
-        the rest shared, and its own order lines where they are ``new_lines``."""
+        the rest shared, its own order lines where they are ``new_lines``, and where
+        its fulfillment orders are ``new_fos``, none of what is summed over them."""
         twin = Facts.__new__(Facts)
         twin.accepted = self.accepted
         twin.by = _sources(state)
-        twin.cancelled = self.cancelled
         twin.fr_returned = self.fr_returned
         twin.item_returned = self.item_returned
         twin.item_shipped = self.item_shipped
-        twin.ledgers = self.ledgers
         twin.lines = _first_lines(state) if new_lines else self.lines
         twin.merchant_cancelled = self.merchant_cancelled
         twin.merchant_shipped = self.merchant_shipped
-        twin.moved = self.moved
         twin.shipped = self.shipped
+        if new_fos:
+            # A ledger is kept with the very line it was derived from, so those of
+            # the lines both states share still hold; a copy, so that neither state
+            # evicts the other's.
+            twin.ledgers = dict(self.ledgers)
+            twin.moved = None
+            twin.cancelled = None
+        else:
+            twin.ledgers = self.ledgers
+            twin.moved = self.moved
+            twin.cancelled = self.cancelled
         return twin
 
 
@@ -186,12 +195,15 @@ def _sources(state: OrderState) -> _Sources:
 def carry(source: OrderState, target: OrderState) -> None:
     """Let ``target`` reuse the facts already summed for ``source``, where they hold.
 
-    They hold where ``target`` has the very same fulfillment orders, cancellations,
-    fulfillment returns and returns, and shipments and merchant reports of the very same
-    units (their ``reported`` flags may differ): every sum is then the same. Order lines
-    may differ in what was reported to DR (reconciling counts it); they are then taken
-    from ``target``. Anything else, or facts not yet summed for ``source``: ``target``
-    sums its own when asked, as before. Nothing is compared by value, only by identity,
+    They hold where ``target`` has the very same cancellations, fulfillment returns and
+    returns, and shipments and merchant reports of the very same units (their
+    ``reported`` flags may differ): every sum is then the same. Order lines may differ
+    in what was reported to DR (reconciling counts it); they are then taken from
+    ``target``. Fulfillment orders may differ (a snapshot's buckets, a new one): no sum
+    is taken over them, but the per-order-line totals over their lines are, so those
+    are left for ``target`` to take, and only the ledgers of the very same lines are
+    kept. Anything else, or facts not yet summed for ``source``: ``target`` sums its
+    own when asked, as before. Nothing is compared by value, only by identity,
     so this costs a few pointer comparisons.
     """
     try:
@@ -202,13 +214,13 @@ def carry(source: OrderState, target: OrderState) -> None:
         facts.by
     )
     if (
-        target.fulfillment_orders is not fos
-        or target.cancellations is not cancellations
+        target.cancellations is not cancellations
         or target.fulfillment_returns is not fulfillment_returns
         or target.returns is not returns
     ):
         return
-    same = target.lines is lines
+    new_fos = target.fulfillment_orders is not fos
+    same = target.lines is lines and not new_fos
     if target.shipments is not shipments:
         if len(target.shipments) != len(shipments):
             return
@@ -227,5 +239,7 @@ def carry(source: OrderState, target: OrderState) -> None:
                 return
         same = False
     if not same:
-        facts = facts.for_state(target, new_lines=target.lines is not lines)
+        facts = facts.for_state(
+            target, new_lines=target.lines is not lines, new_fos=new_fos
+        )
     _set_facts(target, facts)
