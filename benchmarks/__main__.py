@@ -53,25 +53,37 @@ HOW_TO_READ = """## How to read it
 
 ## Where the time goes
 
-The floor only counts units. Per input, the engine also merges the input's facts into the
-order (about 30 % of its time, by line profile of the mix), derives each fulfillment-order
-line's buckets, checks every quantity invariant and every derived line and fulfillment-order
-transition of the new state against the old, and works out what DR is owed; the rest is
-routing and deduplication. Those checks are what refuses a bad input before any money moves,
-so they run on every input that changes units, but they are not what keeps the engine far
-from the floor: with the invariant checks and the old state's ledgers taken out (an unsafe
-build, made only to measure, at 395k instructions per input), the engine still ran 337k
-(callgrind, 100 orders). The cost is spread over merging, deriving and reporting, each a
-few percent; the changelog lists each optimisation with its before-and-after figures.
-Each state keeps the sums it was checked with (`domain/sums.py`), and the next input for the
-order reads them as its old state's instead of summing them again: 382,725 -> 362,527
-instructions per input (100 orders), for about 2.9 KB more per order held as records
-(packed orders keep none). Meeting the 3x target would take a different data model (bucket counters kept on the records
-as inputs arrive, instead of sums derived per input) or a compiled core; mypyc cannot
-compile the domain as it is (it rejects the attrs records' `attrs.field` class attributes at
-import). Turning the cyclic garbage collector off moved decide by about 5 %. Packing
-each order once it settles costs about 20k instructions per input of the mix (one pack
-per ten inputs); compressing the packed bytes with `zlib` would have cost 39k.
+`python -m benchmarks.profile` profiles `Engine.handle` on the mix with pyinstrument and
+prints each phase's share of its time. Two runs of 500 orders x 20 rounds gave: merging
+the input's facts 26.0 / 24.5 %; checking the new state (quantity invariants, every
+derived line and fulfillment-order transition against the old state, notifications)
+31.7 / 31.5 %; working out what DR is owed 19.3 / 20.1 %; packing settled orders
+5.0 / 5.0 %; the rest (routing, deduplication, recording the input as seen) 18.0 /
+18.9 %. Across those phases, summing a state's facts took 7.8 / 7.6 % and deriving line
+ledgers 7.7 / 6.7 %. `--tree` prints the whole call tree; the changelog lists each
+optimisation with its before-and-after figures.
+
+The floor only counts units; the checks are what refuses a bad input before any money
+moves. The profile says why the 3x target is out of reach of this engine in Python: the
+floor runs about 39k instructions per input, so 3x is about 118k, and merging, working
+out what is owed, packing and the rest alone (about 68 % of the engine's time, about
+240k of its 353k instructions) are already about 6x the floor with every check taken
+out. A data model of counters kept on the records as inputs arrive would replace the
+summing and the deriving, about 15 %: still about 7.6x. Reaching 3x would mean taking
+every check out and also halving everything left, or a compiled core; mypyc cannot
+compile the domain as it is (it rejects the attrs records' `attrs.field` class
+attributes at import). The other missed targets (end to end timed, peers, the replay
+aim) each need the engine about 1.7 to 2 times faster, for the same reason.
+
+Each state keeps the sums it was checked with (`domain/sums.py`), and the next input for
+the order reads them as its old state's instead of summing them again, also when only
+its fulfillment orders changed: 382,725 -> 350,577 instructions per input (100 orders),
+for about 2.9 KB more per order held as records (packed orders keep none). Turning the
+cyclic garbage collector off moved decide by about 5 % at 500 orders (it grows with the
+objects held: about 30 % with 20,000 decoded inputs and 2,000 orders in progress); the
+replay freezes what it holds as it goes. Packing each order once it settles costs about
+20k instructions per input of the mix (one pack per ten inputs); compressing the packed
+bytes with `zlib` would have cost 39k.
 
 Timings on a shared machine move with its load. `python -m benchmarks.instructions` counts
 instructions per input with callgrind (needs valgrind; about seven minutes), a figure the
@@ -80,7 +92,7 @@ and the floor's; for benchmark 2, bytes to request JSON and decoding alone. The 
 adds those counts as the rows "1. decide only (instructions)" and "2. end to end
 (instructions)" when valgrind is installed.
 
-Counted and timed, the ratios differ. For end to end, callgrind counts 1.94x (673k
+Counted and timed, the ratios differ. For end to end, callgrind counts 1.93x (669k
 instructions per input against 347k, 200 orders) while the timings give about 2.5x: the
 engine's Python runs fewer instructions per nanosecond than parsing, which is mostly C
 (`orjson`, `json`, cattrs' generated code calling builtins). So the counts compare two
