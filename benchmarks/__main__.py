@@ -81,12 +81,18 @@ half (cProfile).
 Each state keeps the sums it was checked with (`domain/sums.py`), and the next input for
 the order reads them as its old state's instead of summing them again, also when only
 its fulfillment orders changed: 382,725 -> 350,577 instructions per input (100 orders),
-for about 2.9 KB more per order held as records (packed orders keep none). Turning the
-cyclic garbage collector off moved decide by about 5 % at 500 orders (it grows with the
-objects held: about 30 % with 20,000 decoded inputs and 2,000 orders in progress); the
-replay freezes what it holds as it goes. Packing each order once it settles costs about
-20k instructions per input of the mix (one pack per ten inputs); compressing the packed
-bytes with `zlib` would have cost 39k.
+for about 2.9 KB more per order held as records (packed orders keep none).
+
+The cyclic garbage collector walks every order held as records on each full collection,
+so its share grows with the orders in progress. `python -m benchmarks.collector` feeds
+the mix to one engine, decoding each input as it arrives, with the collector as Python
+sets it, off, and frozen every 5,000 inputs (as the replay does). Off, the time per
+input was 0.86x at 500 orders in progress, 0.82x at 10,000 and 0.64x at 50,000; frozen,
+0.90x, 0.91x and 0.78x. The engine leaves the collector to the process
+(docs/embedding.md).
+
+Packing each order once it settles costs about 20k instructions per input of the mix
+(one pack per ten inputs); compressing the packed bytes with `zlib` would have cost 39k.
 
 Timings on a shared machine move with its load. `python -m benchmarks.instructions` counts
 instructions per input with callgrind (needs valgrind; about seven minutes), a figure the
