@@ -31,6 +31,8 @@ _COLLECTED = re.compile(r"Collected : (\d+)")
 #: The runs of benchmark 2: bytes read only, bytes to request JSON, decoding alone.
 _BYTES_MODES = ("bytes", "e2e", "parse")
 _RAN = "instructions: ran "
+#: Every run: decoding only, the engine, the floor, and benchmark 2's runs.
+MODES = ("decode", "engine", "floor", *_BYTES_MODES)
 
 
 def _feed(mode: str, orders: int) -> None:
@@ -79,6 +81,19 @@ def _feed_bytes(mode: str, orders: int) -> None:
         _parse_floor(lines)
 
 
+def run_command(mode: str, orders: int) -> list[str]:
+    """The command of one run: what ``_count`` runs under callgrind."""
+    return [
+        sys.executable,
+        "-m",
+        "benchmarks.instructions",
+        "--run",
+        mode,
+        "--orders",
+        str(orders),
+    ]
+
+
 def _count(mode: str, orders: int) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
@@ -87,13 +102,7 @@ def _count(mode: str, orders: int) -> int:
                 "valgrind",
                 "--tool=callgrind",
                 f"--callgrind-out-file={out}",
-                sys.executable,
-                "-m",
-                "benchmarks.instructions",
-                "--run",
-                mode,
-                "--orders",
-                str(orders),
+                *run_command(mode, orders),
             ],
             capture_output=True,
             text=True,
@@ -116,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=200, help="orders in the mix")
     parser.add_argument(
         "--run",
-        choices=["decode", "engine", "floor", *_BYTES_MODES],
+        choices=MODES,
         help=argparse.SUPPRESS,
     )
     args = parser.parse_args(argv)

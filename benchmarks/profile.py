@@ -79,17 +79,15 @@ def shares(orders: int = 500, rounds: int = 10) -> tuple[list[Share], Profiler]:
         msg = "pyinstrument took no samples: too few orders or rounds"
         raise RuntimeError(msg)
     total = sum(_walk(root, _HANDLE))
-    rows = [
-        (label, sum(_walk(root, (function, path))) / total)
-        for label, function, path in PHASES
-    ]
+
+    def share(function: str, path: str) -> float:
+        return sum(_walk(root, (function, path))) / total
+
+    rows = [(label, share(function, path)) for label, function, path in PHASES]
     rows.append(
         ("the rest: routing, deduplication, seen ids", 1 - sum(s for _, s in rows))
     )
-    rows += [
-        (label, sum(_walk(root, (function, path))) / total)
-        for label, function, path in ACROSS
-    ]
+    rows += [(label, share(function, path)) for label, function, path in ACROSS]
     return rows, profiler
 
 

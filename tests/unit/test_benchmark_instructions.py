@@ -4,28 +4,17 @@ are taken apart per input (the runs themselves need valgrind and take minutes)."
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
 from benchmarks import instructions
 from benchmarks.mix import EVENTS_PER_ORDER
 
-MODES = ["decode", "engine", "floor", "bytes", "e2e", "parse"]
 
-
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", instructions.MODES)
 def test_each_run_says_it_ran(mode: str) -> None:
     """What ``_count`` runs under callgrind: without valgrind here, only that it ran."""
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.instructions",
-            "--run",
-            mode,
-            "--orders",
-            "1",
-        ],
+        instructions.run_command(mode, 1),
         capture_output=True,
         text=True,
         check=True,
